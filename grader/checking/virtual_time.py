@@ -1,0 +1,109 @@
+"""Every event loop in a check process runs on virtual time, and is remembered.
+
+``looptime`` fast-forwards a loop's clock whenever the loop would otherwise sleep, so
+``asyncio.sleep(3)`` costs no real time and timings are exact on any machine. Its pytest
+plugin only patches the loops pytest-asyncio creates; the exercises also create loops of
+their own (``asyncio.run``, ``new_event_loop``), so this module patches loop *creation*
+instead and keeps a registry that lets checks prove which loop ran what, and that it closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import weakref
+from typing import Any
+
+import looptime
+
+_created: list[LoopRecord] = []
+_installed = False
+
+
+@dataclasses.dataclass
+class LoopRecord:
+    """One event loop created while the checks ran."""
+
+    loop_ref: weakref.ReferenceType[asyncio.AbstractEventLoop]
+    ran_coroutines: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self.loop_ref()
+
+    @property
+    def closed(self) -> bool:
+        loop = self.loop
+        return loop is None or loop.is_closed()
+
+
+def install() -> None:
+    """Patch loop creation once per process, before any student code is imported."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    # MUST wrap BaseSelectorEventLoop, not BaseEventLoop: looptime needs the selector,
+    # which BaseEventLoop.__init__ has not created yet.
+    original_init = asyncio.selector_events.BaseSelectorEventLoop.__init__
+
+    @functools.wraps(original_init)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        looptime.patch_event_loop(self)
+        _created.append(LoopRecord(weakref.ref(self)))
+
+    asyncio.selector_events.BaseSelectorEventLoop.__init__ = init  # type: ignore[method-assign]
+
+
+def created_loops() -> list[LoopRecord]:
+    """Loops created since the last :func:`reset`, oldest first."""
+    return list(_created)
+
+
+def reset() -> None:
+    """Forget earlier loops, so a check sees only the ones its own call created."""
+    _created.clear()
+
+
+def record_for(loop: asyncio.AbstractEventLoop) -> LoopRecord | None:
+    for record in _created:
+        if record.loop is loop:
+            return record
+    return None
+
+
+def advance(loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+    """Move a virtual clock forward, as if the loop's thread had been busy for ``seconds``.
+
+    Used to charge a blocking ``time.sleep`` to the loop that it froze, so timelines show
+    the blocked tasks running one after another, as they would in real time.
+    """
+    if isinstance(loop, looptime.LoopTimeEventLoop) and seconds > 0:
+        # looptime keeps its clock in integer ticks in name-mangled attributes.
+        ticks_per_second = loop._LoopTimeEventLoop__resolution_reciprocal  # type: ignore[attr-defined]
+        loop._LoopTimeEventLoop__now += round(seconds * ticks_per_second)  # type: ignore[attr-defined]
+
+
+def now() -> float:
+    """The running loop's virtual time, rounded to the microsecond."""
+    return round(asyncio.get_running_loop().time(), 6)
+
+
+async def within(awaitable: Any, seconds: float, what: str, help: str = "") -> Any:
+    """Await ``awaitable`` but give up after ``seconds`` of virtual time.
+
+    A deadlock (a consumer parked in ``queue.get()`` forever) then fails in ~0 real
+    seconds at virtual time ``seconds``, with a message that says so.
+    """
+    from grader.checking.feedback import Failure
+
+    try:
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    except TimeoutError:
+        raise Failure(
+            f"{what} had not finished after {seconds:g} s of event-loop time",
+            help or "Something is waiting forever: look for an await that nothing will ever wake up.",
+        ) from None

@@ -1,0 +1,39 @@
+"""Grade one submission: preflight every exercise, run the runnable ones, judge them all."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from grader.kit import ExerciseSpec, Kit
+from grader.model import ExerciseResult, Report
+from grader.runner.launcher import Limits, run_checks
+from grader.submission import Readiness, check_folder, copy_for_run, prepare, remove_quietly
+from grader.verdict import judge, without_running
+
+
+def grade_folder(folder: Path, kit: Kit, exercises: list[ExerciseSpec] | None = None, limits: Limits | None = None) -> Report:
+    """Grade ``folder`` against ``kit`` (all exercises, or the chosen ones), in kit order."""
+    started = time.monotonic()
+    folder = check_folder(folder)
+    chosen = exercises or list(kit.exercises)
+    prepared = [prepare(folder, spec) for spec in chosen]
+    results: dict[str, ExerciseResult] = {
+        item.spec.id: without_running(item) for item in prepared if item.readiness is not Readiness.RUN
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="asynclings-"))
+    try:
+        runnable = copy_for_run(prepared, workdir)
+        if runnable:
+            outcomes = run_checks(runnable, workdir, limits or Limits())
+            for spec, _ in runnable:
+                results[spec.id] = judge(spec, outcomes[spec.id])
+    finally:
+        remove_quietly(workdir)
+    return Report(
+        exercises=[results[spec.id] for spec in chosen],
+        kit=kit.name,
+        submission=str(folder),
+        duration=time.monotonic() - started,
+    )

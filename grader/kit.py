@@ -1,0 +1,172 @@
+"""The exercise set as data: ``kit.toml`` parsed into typed dataclasses, in one place.
+
+The grader never names an exercise in its code. Everything it knows about the course
+(ids, files, checks, points, dependencies, hints) comes from a kit file, so a teacher's
+own kit replaces the built-in one with ``grade --kit PATH``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+DEFAULT_KIT = Path(__file__).parent / "default_kit" / "kit.toml"
+EXERCISE_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
+CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class KitError(Exception):
+    """The kit file is missing or malformed; the message names the file and the field."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckSpec:
+    """One hidden check as the metadata declares it: what it is worth and what it needs."""
+
+    id: str
+    name: str
+    points: float
+    depends: tuple[str, ...] = ()
+    timeout: float = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ExerciseSpec:
+    """One exercise: its stub, solution and checks, and the names the student must define."""
+
+    id: str
+    title: str
+    file: str
+    checks_file: Path
+    stub: Path
+    solution: Path
+    checks: tuple[CheckSpec, ...]
+    hints: tuple[str, ...] = ()
+    timeout: float = 20.0
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    def check(self, check_id: str) -> CheckSpec:
+        for spec in self.checks:
+            if spec.id == check_id:
+                return spec
+        raise KeyError(check_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class Kit:
+    """A whole course: its exercises in order and where its files live."""
+
+    name: str
+    title: str
+    path: Path
+    exercises: tuple[ExerciseSpec, ...]
+
+    @property
+    def max_score(self) -> float:
+        return sum(e.max_score for e in self.exercises)
+
+    def exercise(self, exercise_id: str) -> ExerciseSpec:
+        for spec in self.exercises:
+            if spec.id == exercise_id:
+                return spec
+        raise KeyError(exercise_id)
+
+    def select(self, wanted: list[str]) -> list[ExerciseSpec]:
+        """Exercises named by id or by a unique prefix (``03`` for ``03_concurrency``)."""
+        chosen: list[ExerciseSpec] = []
+        for token in wanted:
+            matches = [e for e in self.exercises if e.id == token or e.id.startswith(token)]
+            if len(matches) != 1:
+                valid = ", ".join(e.id for e in self.exercises)
+                what = "matches no exercise" if not matches else "is ambiguous"
+                raise KitError(f"exercise {token!r} {what}; valid ids: {valid}")
+            if matches[0] not in chosen:
+                chosen.append(matches[0])
+        return sorted(chosen, key=self.exercises.index)
+
+
+def load_kit(path: Path | None = None) -> Kit:
+    """Read and validate a kit file; every error names the file and the bad field."""
+    path = (path or DEFAULT_KIT).resolve()
+    if path.is_dir():
+        path = path / "kit.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KitError(f"kit file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KitError(f"{path}: not valid TOML ({exc})") from None
+    return _parse_kit(data, path)
+
+
+def _parse_kit(data: dict[str, Any], path: Path) -> Kit:
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise KitError(f"{path}: format_version must be {FORMAT_VERSION}, found {version!r}")
+    base = path.parent
+    dirs = {key: base / _text(data, key, path) for key in ("stubs", "solutions", "checks")}
+    raw_exercises = data.get("exercises")
+    if not isinstance(raw_exercises, list) or not raw_exercises:
+        raise KitError(f"{path}: needs at least one [[exercises]] table")
+    exercises = tuple(_parse_exercise(raw, dirs, f"{path}: exercises[{i}]") for i, raw in enumerate(raw_exercises))
+    ids = [e.id for e in exercises]
+    if len(set(ids)) != len(ids):
+        raise KitError(f"{path}: exercise ids must be unique, found {ids}")
+    return Kit(name=_text(data, "name", path), title=_text(data, "title", path), path=path, exercises=exercises)
+
+
+def _parse_exercise(raw: dict[str, Any], dirs: dict[str, Path], where: str) -> ExerciseSpec:
+    exercise_id = _text(raw, "id", where)
+    if not EXERCISE_ID.match(exercise_id):
+        raise KitError(f"{where}: id {exercise_id!r} must look like '01_topic' (two digits, lowercase)")
+    file = raw.get("file", f"{exercise_id}.py")
+    checks = tuple(_parse_check(c, f"{where}.checks[{i}]") for i, c in enumerate(raw.get("checks", [])))
+    if not checks:
+        raise KitError(f"{where}: exercise {exercise_id!r} declares no [[exercises.checks]]")
+    known: set[str] = set()
+    for spec in checks:
+        missing = [d for d in spec.depends if d not in known]
+        if missing:
+            raise KitError(f"{where}: check {spec.id!r} depends on {missing}, which must be declared before it")
+        known.add(spec.id)
+    return ExerciseSpec(
+        id=exercise_id,
+        title=_text(raw, "title", where),
+        file=file,
+        checks_file=dirs["checks"] / raw.get("checks_file", f"check_{exercise_id}.py"),
+        stub=dirs["stubs"] / file,
+        solution=dirs["solutions"] / file,
+        checks=checks,
+        hints=tuple(raw.get("hints", ())),
+        timeout=float(raw.get("timeout", 20.0)),
+    )
+
+
+def _parse_check(raw: dict[str, Any], where: str) -> CheckSpec:
+    check_id = _text(raw, "id", where)
+    if not CHECK_ID.match(check_id):
+        raise KitError(f"{where}: check id {check_id!r} must be lowercase letters, digits and '_'")
+    points = raw.get("points")
+    if not isinstance(points, (int, float)) or points < 0:
+        raise KitError(f"{where}: points must be a number >= 0, found {points!r}")
+    return CheckSpec(
+        id=check_id,
+        name=_text(raw, "name", where),
+        points=float(points),
+        depends=tuple(raw.get("depends", ())),
+        timeout=float(raw.get("timeout", 5.0)),
+    )
+
+
+def _text(table: dict[str, Any], key: str, where: object) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise KitError(f"{where}: {key!r} must be a non-empty string, found {value!r}")
+    return value

@@ -1,0 +1,48 @@
+"""One exercise's checks, run with pytest in the current (already isolated) process."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from grader.checking import blocking, context, virtual_time
+from grader.runner.job import ExerciseJob
+from grader.runner.reporter import CheckReporter
+
+PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
+
+
+def pytest_args(job: ExerciseJob, rootdir: str) -> list[str]:
+    """The command line for pytest: the grader's own ini, no conftest, no cache, no autoload."""
+    return [
+        str(job.checks_file),
+        "-c", PYTEST_INI,
+        "--rootdir", rootdir,
+        "--noconftest",
+        "-p", "no:cacheprovider",
+        "-p", "no:terminal",
+        "-p", "no:stepwise",
+        "-p", "pytest_asyncio.plugin",
+        "-p", "pytest_timeout",
+        "-p", "grader.checking.fixtures",
+        "--capture=no",
+    ]  # fmt: skip
+
+
+def run_exercise(job: ExerciseJob, token: str, rootdir: str) -> int:
+    """Redirect output to the exercise's pipe, arm the probes, and run its checks."""
+    import pytest
+
+    os.dup2(job.output_fd, 1)
+    os.dup2(job.output_fd, 2)
+    sys.dont_write_bytecode = True
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    context.set_exercise(job.exercise_file)
+    sys.path.insert(0, str(job.exercise_file.parent))
+    virtual_time.install()
+    blocking.install()
+    reporter = CheckReporter(job.checks, job.result_fd, token)
+    reporter.send({"event": "start"})
+    code = pytest.main(pytest_args(job, rootdir), plugins=[reporter])
+    reporter.send({"event": "end", "exit_code": int(code)})
+    return int(code)

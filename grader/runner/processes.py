@@ -1,0 +1,58 @@
+"""Process hygiene for check runs: a scrubbed environment, and no process left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+# Variables a check process may inherit. Everything else is dropped, so PYTHONPATH,
+# PYTHONSTARTUP, PYTEST_ADDOPTS, PYTEST_PLUGINS and friends never reach it.
+KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
+
+
+def clean_environment() -> dict[str, str]:
+    """The environment for a worker: a few harmless variables and the grader's own switches."""
+    env = {key: os.environ[key] for key in KEPT_VARIABLES if key in os.environ}
+    env.update(
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONIOENCODING="utf-8",
+        PYTHONHASHSEED="0",
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a worker's session: its process group, and every process still in its session.
+
+    Children of the worker sit in process groups of their own, so killing the worker's
+    group alone would leave them; on Linux the session id finds them all.
+    """
+    for target in [pid, *session_members(pid)]:
+        try:
+            os.killpg(target, signal.SIGKILL) if target == pid else os.kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+
+
+def session_members(session_id: int) -> list[int]:
+    """Pids whose session id is ``session_id`` (Linux only; elsewhere an empty list)."""
+    proc = Path("/proc")
+    if not sys.platform.startswith("linux") or not proc.is_dir():
+        return []
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 3 and int(fields[3]) == session_id:
+            members.append(int(entry.name))
+    return members

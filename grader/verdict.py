@@ -1,0 +1,123 @@
+"""The parent's judgement: expected checks (from the metadata) × what arrived → scores.
+
+Only a check reported ``passed`` by a process that ran to its normal end scores. A
+missing, duplicated or unexpected result, a crash, an early exit or a timeout never
+scores, whatever the child printed or claimed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.kit import CheckSpec, ExerciseSpec
+from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, SourceRef, Span
+from grader.runner.launcher import RawOutcome
+from grader.submission import Prepared, Readiness
+
+NORMAL_EXIT_CODES = (0, 1)  # pytest: all passed / some failed
+
+NOT_RUN = "not run: {reason}"
+TIMEOUT_REASON = "the exercise was stopped after {limit:g} s of real time (its time limit)"
+SIGNAL_REASON = "the check process was killed by signal {signal} (a crash, or a resource limit)"
+EARLY_EXIT_REASON = "the check process ended early (exit code {code}) before all checks reported"
+NO_EXIT_REASON = "the check process vanished without a trace"
+DUPLICATE_MESSAGE = "this check reported more than once; no result is trusted"
+MISSING_IMPLEMENTATION = "the kit declares this check but its check file does not implement it"
+NOT_STARTED_MESSAGE = "not started yet"
+EARLY_EXIT_HELP = (
+    "Don't call sys.exit(), os._exit() or raise SystemExit/KeyboardInterrupt in the exercise: "
+    "the checks need the process to keep running."
+)
+
+
+def judge(spec: ExerciseSpec, outcome: RawOutcome) -> ExerciseResult:
+    """Turn what the check process reported into a scored exercise result."""
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for record in outcome.records:
+        if "check" in record:
+            by_id.setdefault(str(record["check"]), []).append(record)
+    failure = _process_failure(outcome)
+    checks = [_judge_check(check, by_id.get(check.id, []), failure) for check in spec.checks]
+    result = _exercise(spec, checks)
+    result.output = outcome.output.decode("utf-8", errors="replace")
+    result.output_truncated = outcome.output_truncated
+    if failure:
+        result.message = failure
+        for check in checks:
+            check.score = 0.0
+        result.score = 0.0
+        result.status = ExerciseStatus.FAILED
+    return result
+
+
+def _process_failure(outcome: RawOutcome) -> str:
+    """Why the process cannot be trusted to have finished, or ``""`` when it ended normally."""
+    ended = outcome.ended
+    if ended is None:
+        return NO_EXIT_REASON
+    if ended.get("ended") == "timeout":
+        return TIMEOUT_REASON.format(limit=float(ended.get("limit", 0)))
+    if ended.get("ended") == "signal":
+        return SIGNAL_REASON.format(signal=ended.get("signal"))
+    code = ended.get("exit_code")
+    ends = [r for r in outcome.records if r.get("event") == "end"]
+    if code not in NORMAL_EXIT_CODES or len(ends) != 1 or ends[0].get("exit_code") != code:
+        return EARLY_EXIT_REASON.format(code=code)
+    return ""
+
+
+def _judge_check(spec: CheckSpec, records: list[dict[str, Any]], failure: str) -> CheckResult:
+    result = CheckResult(spec.id, spec.name, CheckStatus.FAILED, 0.0, spec.points)
+    if len(records) > 1:
+        result.message = DUPLICATE_MESSAGE
+        return result
+    if not records:
+        if failure:
+            result.message = NOT_RUN.format(reason=failure)
+            result.help = EARLY_EXIT_HELP if "exit code" in failure else ""
+        else:
+            result.status, result.message = CheckStatus.ERROR, MISSING_IMPLEMENTATION
+        return result
+    record = records[0]
+    status = record.get("status")
+    result.status = CheckStatus(status) if status in ("passed", "failed", "skipped") else CheckStatus.FAILED
+    result.message = str(record.get("message") or "")[:2000]
+    result.help = str(record.get("help") or "")[:1000]
+    result.timeline = [Span.from_json(s) for s in record.get("timeline") or []][:50]
+    if record.get("source"):
+        result.source = SourceRef.from_json(record["source"])
+    if result.status is CheckStatus.PASSED:
+        result.score = spec.points
+        result.message = result.help = ""
+    result.todo = bool(record.get("todo"))
+    return result
+
+
+def _exercise(spec: ExerciseSpec, checks: list[CheckResult]) -> ExerciseResult:
+    score = round(sum(c.score for c in checks), 2)
+    if all(c.status is CheckStatus.PASSED for c in checks):
+        status = ExerciseStatus.PASSED
+    elif score == 0 and _all_todo(checks):
+        status = ExerciseStatus.NOT_STARTED
+    else:
+        status = ExerciseStatus.FAILED
+    if any(c.status is CheckStatus.ERROR for c in checks):
+        status = ExerciseStatus.ERROR
+    return ExerciseResult(spec.id, spec.title, status, score, spec.max_score, checks, file=spec.file)
+
+
+def _all_todo(checks: list[CheckResult]) -> bool:
+    failed = [c for c in checks if c.status is CheckStatus.FAILED]
+    return bool(failed) and all(c.todo for c in failed)
+
+
+def without_running(item: Prepared) -> ExerciseResult:
+    """The result of an exercise that preflight stopped (missing, broken, or untouched)."""
+    spec = item.spec
+    untouched = item.readiness is Readiness.NOT_STARTED
+    reason = NOT_STARTED_MESSAGE if untouched else item.message
+    checks = [
+        CheckResult(c.id, c.name, CheckStatus.SKIPPED, 0.0, c.points, message=f"skipped: {reason}") for c in spec.checks
+    ]
+    status = ExerciseStatus.NOT_STARTED if untouched else ExerciseStatus.ERROR
+    return ExerciseResult(spec.id, spec.title, status, 0.0, spec.max_score, checks, message=item.message, file=spec.file)
