@@ -60,4 +60,4 @@ class Timeline:
 
     def describe(self) -> str:
         """``a 0.0→3.0, b 3.0→4.0``: the spans in a line, for messages."""
-        return ", ".join(f"{s.name} {s.start:g}→{s.end:g} s" for s in self.spans()) or "no job ran"
+        return ", ".join(f"{s.name} {s.start:.1f}→{s.end:.1f} s" for s in self.spans()) or "no job ran"

@@ -87,8 +87,19 @@ def run_checks(
     finally:
         processes.kill_tree(process.pid)
         process.wait()
-        selector.close()
+        _close_all(selector)
     return outcomes
+
+
+def _close_all(selector: selectors.BaseSelector) -> None:
+    """Close every pipe still open (after a timeout some writers never said goodbye)."""
+    for key in list(selector.get_map().values()):
+        selector.unregister(key.fileobj)
+        if isinstance(key.fileobj, int):
+            os.close(key.fileobj)
+        else:
+            key.fileobj.close()  # type: ignore[union-attr]
+    selector.close()
 
 
 def _longest_schedule(jobs: list[ExerciseJob], parallel: int) -> float:
@@ -135,6 +146,8 @@ def _pump(
                 selector.unregister(key.fileobj)
                 if isinstance(key.fileobj, int):
                     os.close(key.fd)
+                else:
+                    key.fileobj.close()  # type: ignore[union-attr]
                 _flush_lines(stream, outcomes, token, final=True)
                 continue
             _take(stream, chunk, outcomes, token, limits)

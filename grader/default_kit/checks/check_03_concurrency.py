@@ -61,7 +61,7 @@ async def check_sequential_timing(exercise: ModuleType, timeline: Timeline) -> N
     expect_every_job_ran_once(timeline)
     expect(
         timeline.sequential() and timeline.end() == SUM,
-        f"your jobs ran {timeline.describe()}; one after another they would end at t={SUM:g} s",
+        f"your jobs ran {timeline.describe()}; one after another they would end at t={SUM:.1f} s",
         SEQUENTIAL_HELP,
         timeline=timeline.spans(),
     )
@@ -84,14 +84,14 @@ async def check_concurrent_timing(exercise: ModuleType, timeline: Timeline) -> N
     spans = timeline.spans()
     if timeline.sequential():
         raise Failure(
-            f"your {len(spans)} jobs finished at t={timeline.end():g} s, one after another "
-            f"({timeline.describe()}); started together they would end at t={LONGEST:g} s",
+            f"your {len(spans)} jobs finished at t={timeline.end():.1f} s, one after another "
+            f"({timeline.describe()}); started together they would end at t={LONGEST:.1f} s",
             AWAIT_IN_LOOP_HELP,
             timeline=spans,
         )
     expect(
         timeline.overlapping() and timeline.end() == LONGEST and all(s.start == 0 for s in spans),
-        f"your jobs ran {timeline.describe()}; all started at t=0 they would end at t={LONGEST:g} s",
+        f"your jobs ran {timeline.describe()}; all started at t=0 they would end at t={LONGEST:.1f} s",
         AWAIT_IN_LOOP_HELP,
         timeline=spans,
     )

@@ -1,0 +1,42 @@
+"""Realistic wrong (and alternative right) submissions, each graded to its expected verdict.
+
+Each folder ``tests/golden/<exercise>/<scenario>/`` holds one exercise file and an
+``expected.json``: the exercise's status and score, and for every check that does not
+pass, its status and exact help line. Checks not listed must pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.grading import grade_folder
+from grader.kit import Kit
+
+from .conftest import GOLDEN
+
+SCENARIOS = sorted(path.parent for path in GOLDEN.glob("*/*/expected.json"))
+
+
+@pytest.mark.parametrize("folder", SCENARIOS, ids=[f"{p.parent.name}/{p.name}" for p in SCENARIOS])
+def test_golden_submission(folder: Path, kit: Kit) -> None:
+    expected = json.loads((folder / "expected.json").read_text())
+    report = grade_folder(folder, kit, kit.select([folder.parent.name]))
+    (exercise,) = report.exercises
+    for check in exercise.checks:
+        want = expected["checks"].get(check.id, {"status": "passed"})
+        assert check.status.value == want["status"], (check.id, check.message)
+        if "help" in want:
+            assert check.help == want["help"], check.id
+        if "message_contains" in want:
+            assert want["message_contains"] in check.message, (check.id, check.message)
+    assert exercise.status.value == expected["status"], exercise.message
+    assert exercise.score == expected["score"]
+
+
+def test_every_exercise_has_three_wrong_submissions(kit: Kit) -> None:
+    for spec in kit.exercises:
+        wrong = [p for p in SCENARIOS if p.parent.name == spec.id and json.loads((p / "expected.json").read_text())["score"] < spec.max_score]
+        assert len(wrong) >= 3, spec.id
