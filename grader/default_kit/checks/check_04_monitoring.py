@@ -1,0 +1,251 @@
+"""Hidden checks for 04_monitoring: injected workers and callbacks record when, and where, they ran."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from grader.checking import Failure, Mismatch, Timeline, check, expect, require, within
+from grader.checking.context import student_line
+
+JOBS = [("A", 3.0), ("B", 1.0), ("C", 2.0)]
+NAMES = [name for name, _ in JOBS]
+EXPECTED = [f"{name} done" for name in NAMES]
+COMPLETION = [f"{name} done" for name, _ in sorted(JOBS, key=lambda job: job[1])]
+SUM, LONGEST = sum(d for _, d in JOBS), max(d for _, d in JOBS)
+DEADLINE = SUM * 10
+# (name, delay, interval): delays that are not a multiple of the interval, so a look at
+# task.done() never lands on the very moment the task finishes.
+POLL_CASES = [("A", 2.5, 1.0), ("B", 1.2, 1.0)]
+
+NEVER_CALLED_HELP = "Call the `worker` you are given for every job; don't build the results yourself."
+NO_TASK_HELP = "task.done() needs a Task: start the job with `task = asyncio.create_task(worker(name, delay))`."
+RESULT_TOO_EARLY_HELP = (
+    "task.result() only works on a finished task: loop `while not task.done(): ...` first, "
+    "and call task.result() once done() is True."
+)
+AWAITED_FIRST_HELP = (
+    "You waited for the task before looking at it, so done() was never False. Check task.done() "
+    "in a loop right after create_task, sleeping `interval` seconds between two checks."
+)
+POLL_LOOP_HELP = (
+    "Count every False from task.done(), starting with the check right after create_task, and "
+    "wait with `await asyncio.sleep(interval)` between two checks."
+)
+POLL_RESULT_HELP = "Return a pair: the number of times done() was False, then task.result()."
+NO_CALLBACK_HELP = "Register a function on every task with task.add_done_callback(...); the loop will call it."
+PASSED_TASK_HELP = (
+    "The loop calls a done callback with the finished task, not its result: register a small "
+    "function `def report(task): on_done(task.result())` instead of on_done itself."
+)
+CALLBACK_VALUES_HELP = "Pass each task's result to on_done: `on_done(task.result())` inside the done callback."
+WAIT_HELP = "After registering the callbacks, wait for every task (`await asyncio.gather(*tasks)`) before returning."
+CALLED_BY_HAND_HELP = (
+    "Don't call on_done yourself after awaiting: register a function with task.add_done_callback(...) "
+    "and let the event loop call it when the task finishes."
+)
+LATE_CALLBACK_HELP = (
+    "Register each done callback right after create_task, before waiting for anything: each call "
+    "then comes the moment its own task finishes."
+)
+INPUT_ORDER_HELP = (
+    "gather (or awaiting the tasks one by one in list order) gives the results in the order you "
+    "started the jobs; `for next_done in asyncio.as_completed(tasks): result = await next_done` "
+    "gives each result as soon as its job finishes."
+)
+ONE_AT_A_TIME_HELP = (
+    "Start every job first (create_task for each), then collect them with asyncio.as_completed: "
+    "awaiting one job at a time, even sorted by delay, takes the sum of the delays."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One call of the check's on_done: the value, the task it ran in, and when."""
+
+    value: Any
+    task: asyncio.Task[Any] | None
+    at: float
+
+
+def recorder(timeline: Timeline) -> tuple[list[Call], Callable[[Any], None]]:
+    """An on_done that remembers each call; inside a real done callback current_task() is None."""
+    calls: list[Call] = []
+
+    def on_done(value: Any) -> None:
+        calls.append(Call(value, asyncio.current_task(), timeline.clock()))
+
+    return calls, on_done
+
+
+async def settle() -> None:
+    """Let callbacks already scheduled with call_soon run before judging."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+def expect_every_job_ran_once(timeline: Timeline, names: list[str] = NAMES) -> None:
+    expect(bool(timeline.calls), "the worker was never called: no job ran", NEVER_CALLED_HELP)
+    expect(
+        sorted(timeline.calls) == sorted(names),
+        f"the worker ran for jobs {timeline.calls}; expected each of {names} exactly once",
+        NEVER_CALLED_HELP,
+    )
+
+
+def expect_own_task(timeline: Timeline, caller: asyncio.Task[Any] | None) -> None:
+    in_caller = [name for name, task in timeline.tasks.items() if task is caller]
+    expect(not in_caller, f"job {in_caller} ran inside the caller's own task, not as a task", NO_TASK_HELP)
+
+
+async def run(exercise: ModuleType, name: str, timeline: Timeline, *args: Any) -> Any:
+    timeline.begin()
+    function = getattr(exercise, name)
+    return await within(function(timeline.worker, list(JOBS), *args), DEADLINE, f"{name}()")
+
+
+def describe_calls(calls: list[Call]) -> str:
+    return ", ".join(f"on_done({c.value!r}) at t={c.at:g} s" for c in calls) or "no call"
+
+
+@check("loads")
+def check_loads(exercise: ModuleType) -> None:
+    require(exercise, "poll_task", "coroutine function")
+    require(exercise, "run_with_callback", "coroutine function")
+    require(exercise, "in_completion_order", "coroutine function")
+
+
+@check("poll_task")
+async def check_poll_task(exercise: ModuleType, timeline: Timeline) -> None:
+    for name, delay, interval in POLL_CASES:
+        await check_one_poll(exercise.poll_task, timeline, name, delay, interval)
+        timeline = Timeline()
+
+
+async def check_one_poll(poll_task: Any, timeline: Timeline, name: str, delay: float, interval: float) -> None:
+    """One job of ``delay`` s checked every ``interval`` s: False at 0, interval, ... until done."""
+    caller = asyncio.current_task()
+    call = f"poll_task(worker, {name!r}, {delay:g}, {interval:g})"
+    timeline.begin()
+    try:
+        answer = await within(poll_task(timeline.worker, name, delay, interval), DEADLINE, call)
+    except asyncio.InvalidStateError as exc:
+        raise Failure(
+            f"in {call}, task.result() raised InvalidStateError at t={timeline.clock():g} s: "
+            f"the job needs {delay:g} s, so its task was not done yet",
+            RESULT_TOO_EARLY_HELP,
+            source=student_line(exc.__traceback__),
+        ) from None
+    returned_at = timeline.clock()
+    expect_every_job_ran_once(timeline, [name])
+    expect_own_task(timeline, caller)
+    expected_count = math.ceil(delay / interval)
+    looks = ", ".join(f"{k * interval:g}" for k in range(expected_count))
+    expected = (expected_count, f"{name} done")
+    if not (isinstance(answer, tuple) and len(answer) == 2):
+        raise Mismatch(expected, answer, POLL_RESULT_HELP, what=f"{call} to return")
+    if answer[1] != expected[1]:
+        raise Mismatch(expected[1], answer[1], "Return task.result() as the second item.", what="result")
+    expect(
+        answer[0] == expected_count,
+        f"{call} said done() was False {answer[0]!r} times and returned at t={returned_at:g} s; "
+        f"expected {expected_count}: checked every {interval:g} s, a {delay:g} s job is not done at "
+        f"t={looks} s and is done at t={expected_count * interval:g} s",
+        AWAITED_FIRST_HELP if answer[0] == 0 else POLL_LOOP_HELP,
+        timeline=timeline.spans(),
+    )
+
+
+@check("callback_results")
+async def check_callback_results(exercise: ModuleType, timeline: Timeline) -> None:
+    calls, on_done = recorder(timeline)
+    await run(exercise, "run_with_callback", timeline, on_done)
+    returned_at, finished = timeline.clock(), set(timeline.finished)
+    await settle()
+    expect_every_job_ran_once(timeline)
+    expect(bool(calls), "on_done was never called", NO_CALLBACK_HELP)
+    tasks = [c.value for c in calls if isinstance(c.value, asyncio.Future)]
+    if tasks:
+        shown = f"a finished Task whose result is {tasks[0].result()!r}" if tasks[0].done() else "a Task"
+        raise Failure(f"on_done received the task itself ({shown}) instead of its result", PASSED_TASK_HELP)
+    values = sorted(c.value for c in calls) if all(isinstance(c.value, str) for c in calls) else [c.value for c in calls]
+    if values != sorted(EXPECTED):
+        raise Mismatch(sorted(EXPECTED), values, CALLBACK_VALUES_HELP, what="values passed to on_done")
+    expect(
+        finished == set(NAMES),
+        f"run_with_callback returned at t={returned_at:g} s, when only {sorted(finished)} had finished; "
+        f"it should return once all the jobs have finished, at t={LONGEST:g} s",
+        WAIT_HELP,
+        timeline=timeline.spans(),
+    )
+
+
+@check("callback_from_loop")
+async def check_callback_from_loop(exercise: ModuleType, timeline: Timeline) -> None:
+    calls, on_done = recorder(timeline)
+    caller = asyncio.current_task()
+    await run(exercise, "run_with_callback", timeline, on_done)
+    # Judged on its own: let jobs the function forgot to wait for finish, then their callbacks run.
+    pending = [task for task in timeline.tasks.values() if task is not None and task is not caller]
+    if pending:
+        await within(asyncio.wait(pending), DEADLINE, "the jobs' tasks")
+    await settle()
+    expect_every_job_ran_once(timeline)
+    expect(
+        len(calls) == len(JOBS),
+        f"on_done was called {len(calls)} times ({describe_calls(calls)}); expected once per job",
+        NO_CALLBACK_HELP,
+    )
+    by_hand = [c for c in calls if c.task is not None]
+    if by_hand:
+        raise Failure(
+            f"on_done({by_hand[0].value!r}) ran at t={by_hand[0].at:g} s inside a task "
+            "(asyncio.current_task() was not None): a real done callback is run by the event loop "
+            "itself, outside any task",
+            CALLED_BY_HAND_HELP,
+            timeline=timeline.spans(),
+        )
+    finishes = sorted(timeline.finished.values())
+    expect(
+        [c.at for c in calls] == finishes,
+        f"{describe_calls(calls)}; the tasks finished at {timeline.describe()}: each call should "
+        f"come the moment its task finishes, at t={', '.join(f'{t:g}' for t in finishes)} s",
+        LATE_CALLBACK_HELP,
+        timeline=timeline.spans(),
+    )
+
+
+@check("completion_results")
+async def check_completion_results(exercise: ModuleType, timeline: Timeline) -> None:
+    results = await run(exercise, "in_completion_order", timeline)
+    results = list(results) if isinstance(results, (list, tuple)) else results
+    expect_every_job_ran_once(timeline)
+    if results != COMPLETION:
+        help = INPUT_ORDER_HELP if results == EXPECTED else ""
+        raise Mismatch(COMPLETION, results, help, what="results in completion order")
+
+
+@check("completion_timing")
+async def check_completion_timing(exercise: ModuleType, timeline: Timeline) -> None:
+    await run(exercise, "in_completion_order", timeline)
+    returned_at = timeline.clock()
+    expect_every_job_ran_once(timeline)
+    spans = timeline.spans()
+    if timeline.sequential():
+        raise Failure(
+            f"your {len(spans)} jobs ran one after another ({timeline.describe()}) and ended at "
+            f"t={timeline.end():g} s; started together they would all end by t={LONGEST:g} s",
+            ONE_AT_A_TIME_HELP,
+            timeline=spans,
+        )
+    expect(
+        timeline.overlapping() and all(s.start == 0 for s in spans) and returned_at == LONGEST,
+        f"your jobs ran {timeline.describe()} and in_completion_order returned at t={returned_at:g} s; "
+        f"all started at t=0 they would end, and the function return, at t={LONGEST:g} s",
+        ONE_AT_A_TIME_HELP,
+        timeline=spans,
+    )
