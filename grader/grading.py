@@ -9,12 +9,23 @@ from pathlib import Path
 from grader.kit import ExerciseSpec, Kit
 from grader.model import ExerciseResult, Report
 from grader.runner.launcher import Limits, run_checks
+from grader.runner.sandbox import detect, resolve
 from grader.submission import Readiness, check_folder, copy_for_run, prepare, remove_quietly
 from grader.verdict import judge, without_running
 
 
-def grade_folder(folder: Path, kit: Kit, exercises: list[ExerciseSpec] | None = None, limits: Limits | None = None) -> Report:
-    """Grade ``folder`` against ``kit`` (all exercises, or the chosen ones), in kit order."""
+def grade_folder(
+    folder: Path,
+    kit: Kit,
+    exercises: list[ExerciseSpec] | None = None,
+    limits: Limits | None = None,
+    hidden: tuple[Path, ...] = (),
+) -> Report:
+    """Grade ``folder`` against ``kit`` (all exercises, or the chosen ones), in kit order.
+
+    The checks never see ``folder`` itself (they run on a temporary copy), nor the kit's
+    solutions, nor any extra ``hidden`` folders (other students' work in a batch).
+    """
     started = time.monotonic()
     folder = check_folder(folder)
     chosen = exercises or list(kit.exercises)
@@ -22,18 +33,24 @@ def grade_folder(folder: Path, kit: Kit, exercises: list[ExerciseSpec] | None = 
     results: dict[str, ExerciseResult] = {
         item.spec.id: without_running(item) for item in prepared if item.readiness is not Readiness.RUN
     }
+    limits = limits or Limits()
+    sandbox, protections = resolve(limits.sandbox, detect()), []
     workdir = Path(tempfile.mkdtemp(prefix="asynclings-"))
     try:
         runnable = copy_for_run(prepared, workdir)
         if runnable:
-            outcomes = run_checks(runnable, workdir, limits or Limits())
+            solutions = tuple({spec.solution.parent for spec in chosen})
+            run = run_checks(runnable, workdir, limits, (folder, *solutions, *hidden))
+            sandbox, protections = run.sandbox, run.protections
             for spec, _ in runnable:
-                results[spec.id] = judge(spec, outcomes[spec.id])
+                results[spec.id] = judge(spec, run.outcomes[spec.id])
     finally:
         remove_quietly(workdir)
     return Report(
         exercises=[results[spec.id] for spec in chosen],
         kit=kit.name,
         submission=str(folder),
+        sandbox=sandbox,
+        protections=protections,
         duration=time.monotonic() - started,
     )

@@ -7,6 +7,7 @@ else in it (a ``conftest.py``, a ``pytest.ini``, a ``sitecustomize.py``) reaches
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import enum
 import shutil
@@ -15,6 +16,9 @@ from pathlib import Path
 from grader.kit import ExerciseSpec
 
 MAX_FILE_BYTES = 1 << 20
+# Top-level packages a submission may not import: the kit's answers and its grader.
+FORBIDDEN_PACKAGES = ("solutions", "grader")
+FORBIDDEN_IMPORT = "{file}:{line}: imports {module}, the kit's own {what}; a submission must be the student's own code"
 
 
 class SubmissionError(Exception):
@@ -25,6 +29,7 @@ class Readiness(enum.Enum):
     RUN = "run"
     NOT_STARTED = "not_started"
     ERROR = "error"
+    REFUSED = "refused"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +67,9 @@ def prepare(folder: Path, spec: ExerciseSpec) -> Prepared:
     problem = syntax_problem(spec.file, source)
     if problem:
         return Prepared(spec, Readiness.ERROR, problem)
+    refused = forbidden_import(spec.file, source)
+    if refused:
+        return Prepared(spec, Readiness.REFUSED, refused)
     if spec.stub.is_file() and _normalised(source) == _normalised(spec.stub.read_bytes()):
         return Prepared(spec, Readiness.NOT_STARTED, "untouched stub: not started yet")
     return Prepared(spec, Readiness.RUN, source=source)
@@ -81,6 +89,23 @@ def syntax_problem(name: str, source: bytes) -> str:
         return f"{name}:{exc.lineno or 1}: {kind}: {exc.msg}"
     except ValueError as exc:
         return f"{name}: cannot be compiled: {exc}"
+    return ""
+
+
+def forbidden_import(name: str, source: bytes) -> str:
+    """A message naming the first import of the kit's solutions or grader, else ``""``."""
+    tree = ast.parse(source.decode("utf-8-sig"))
+    for node in ast.walk(tree):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules = [node.module]
+        for module in modules:
+            top = module.split(".")[0]
+            if top in FORBIDDEN_PACKAGES:
+                what = "reference solutions" if top == "solutions" else "grader and checks"
+                return FORBIDDEN_IMPORT.format(file=name, line=node.lineno, module=module, what=what)
     return ""
 
 

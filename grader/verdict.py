@@ -14,7 +14,12 @@ from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatu
 from grader.runner.launcher import RawOutcome
 from grader.submission import Prepared, Readiness
 
-NORMAL_EXIT_CODES = (0, 1)  # pytest: all passed / some failed
+NORMAL_EXIT_CODES = (0, 1)
+PREFLIGHT_STATUS = {
+    Readiness.NOT_STARTED: ExerciseStatus.NOT_STARTED,
+    Readiness.ERROR: ExerciseStatus.ERROR,
+    Readiness.REFUSED: ExerciseStatus.FAILED,
+}  # pytest: all passed / some failed
 
 NOT_RUN = "not run: {reason}"
 TIMEOUT_REASON = "the exercise was stopped after {limit:g} s of real time (its time limit)"
@@ -36,7 +41,7 @@ def judge(spec: ExerciseSpec, outcome: RawOutcome) -> ExerciseResult:
     for record in outcome.records:
         if "check" in record:
             by_id.setdefault(str(record["check"]), []).append(record)
-    failure = _process_failure(outcome)
+    failure = _violation(outcome) or _process_failure(outcome)
     checks = [_judge_check(check, by_id.get(check.id, []), failure) for check in spec.checks]
     result = _exercise(spec, checks)
     result.output = outcome.output.decode("utf-8", errors="replace")
@@ -48,6 +53,14 @@ def judge(spec: ExerciseSpec, outcome: RawOutcome) -> ExerciseResult:
         result.score = 0.0
         result.status = ExerciseStatus.FAILED
     return result
+
+
+def _violation(outcome: RawOutcome) -> str:
+    """What the submission tried that grading forbids (reading the solutions), if anything."""
+    for record in outcome.records:
+        if record.get("event") == "violation":
+            return f"refused: the code tried to {record.get('what', 'do something forbidden')}"
+    return ""
 
 
 def _process_failure(outcome: RawOutcome) -> str:
@@ -119,5 +132,5 @@ def without_running(item: Prepared) -> ExerciseResult:
     checks = [
         CheckResult(c.id, c.name, CheckStatus.SKIPPED, 0.0, c.points, message=f"skipped: {reason}") for c in spec.checks
     ]
-    status = ExerciseStatus.NOT_STARTED if untouched else ExerciseStatus.ERROR
+    status = PREFLIGHT_STATUS[item.readiness]
     return ExerciseResult(spec.id, spec.title, status, 0.0, spec.max_score, checks, message=item.message, file=spec.file)

@@ -56,7 +56,11 @@ def check(check_id: str) -> Callable[[F], F]:
 
 
 def require(module: ModuleType, name: str, kind: str = "function") -> Any:
-    """The attribute ``name`` of the student's module, checked to be a function or coroutine function."""
+    """The attribute ``name`` of the student's module, checked to be of ``kind``.
+
+    ``kind`` is ``"function"`` (plain ``def``), ``"coroutine function"`` (``async def``),
+    or ``"defined"`` (any value: a later check judges what it is).
+    """
     value = getattr(module, name, None)
     file = f"{module.__name__.removeprefix('exercise_')}.py"
     if value is None:

@@ -78,7 +78,7 @@ def _import_help(exc: BaseException) -> str:
 
 def describe_exception(exc: BaseException) -> str:
     """``ValueError: bad value`` (or just the type when there is no message), on one line."""
-    text = str(exc).strip().splitlines()
+    text = str(exc).strip().replace("Looptime_", "_").splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import weakref
 from typing import Any
 
 import looptime
@@ -23,19 +22,13 @@ _installed = False
 
 @dataclasses.dataclass
 class LoopRecord:
-    """One event loop created while the checks ran."""
+    """One event loop created while the checks ran, kept alive so "closed" means closed."""
 
-    loop_ref: weakref.ReferenceType[asyncio.AbstractEventLoop]
-    ran_coroutines: list[str] = dataclasses.field(default_factory=list)
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        return self.loop_ref()
+    loop: asyncio.AbstractEventLoop
 
     @property
     def closed(self) -> bool:
-        loop = self.loop
-        return loop is None or loop.is_closed()
+        return self.loop.is_closed()
 
 
 def install() -> None:
@@ -52,7 +45,7 @@ def install() -> None:
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         looptime.patch_event_loop(self)
-        _created.append(LoopRecord(weakref.ref(self)))
+        _created.append(LoopRecord(self))
 
     asyncio.selector_events.BaseSelectorEventLoop.__init__ = init  # type: ignore[method-assign]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -12,8 +11,12 @@ from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit, use_
 from grader.grading import grade_folder
 from grader.kit import KitError
 from grader.model import Report
+from grader.progress import apply_progress
 from grader.render import FORMATS, render
-from grader.runner.launcher import Limits
+from grader.render.github import append_step_summary
+from grader.cli.limits import limit_options
+from grader.runner.limits import Limits
+from grader.runner.sandbox import SandboxError
 from grader.submission import SubmissionError
 
 
@@ -23,35 +26,41 @@ from grader.submission import SubmissionError
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE instead of stdout.")
 @click.option("--min-score", type=click.FloatRange(min=0), help="Exit 0 when the selected exercises score at least this much.")
-@click.option("--timeout", type=click.FloatRange(min=0.5), help="Wall-clock limit per exercise, in seconds (default: the kit's).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the score line.")
 @kit_option
+@limit_options
 def check_command(
     path: Path | None,
     selected: tuple[str, ...],
     fmt: str,
     output: Path | None,
     min_score: float | None,
-    timeout: float | None,
     quiet: bool,
     kit_path: Path | None,
+    limits: Limits,
 ) -> None:
     """Grade PATH (default: ./exercises) and print what passed, what failed, and why."""
     kit = open_kit(kit_path)
     folder = path or Path("exercises")
     try:
         exercises = kit.select(list(selected)) if selected else None
-        report = grade_folder(folder, kit, exercises, Limits(timeout=timeout, parallel=os.cpu_count() or 2))
-    except KitError as exc:
+        report = grade_folder(folder, kit, exercises, limits)
+    except (KitError, SandboxError) as exc:
         raise CannotGrade(str(exc)) from None
     except SubmissionError as exc:
         hint = " (run grade in the kit's folder, or give PATH)" if path is None else ""
         raise CannotGrade(f"{exc}{hint}") from None
+    apply_progress(report, folder)
     emit(report, fmt, output, quiet)
     sys.exit(exit_code(report, min_score))
 
 
 def emit(report: Report, fmt: str, output: Path | None, quiet: bool) -> None:
+    if fmt == "github":
+        try:
+            append_step_summary(report)
+        except OSError as exc:
+            raise CannotGrade(f"cannot write the step summary ($GITHUB_STEP_SUMMARY): {exc.strerror}") from None
     if output is not None:
         try:
             output.write_text(render(report, fmt), encoding="utf-8")

@@ -6,7 +6,8 @@ import os
 import sys
 
 from grader.checking import blocking, context, virtual_time
-from grader.runner.job import ExerciseJob
+from grader.runner import guard, limits
+from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.reporter import CheckReporter
 
 PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
@@ -29,8 +30,8 @@ def pytest_args(job: ExerciseJob, rootdir: str) -> list[str]:
     ]  # fmt: skip
 
 
-def run_exercise(job: ExerciseJob, token: str, rootdir: str) -> int:
-    """Redirect output to the exercise's pipe, arm the probes, and run its checks."""
+def run_exercise(job: ExerciseJob, worker: WorkerJob) -> int:
+    """Redirect output to the exercise's pipe, arm the probes and limits, and run its checks."""
     import pytest
 
     os.dup2(job.output_fd, 1)
@@ -39,10 +40,14 @@ def run_exercise(job: ExerciseJob, token: str, rootdir: str) -> int:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     context.set_exercise(job.exercise_file)
     sys.path.insert(0, str(job.exercise_file.parent))
+    reporter = CheckReporter(job.checks, job.result_fd, worker.token)
+    guard.forbid_reading(list(worker.forbidden), lambda what: reporter.send({"event": "violation", "what": what}))
+    limits.apply_rlimits(worker.limits)
+    if worker.cap_processes_by_user:
+        limits.limit_processes_by_user(worker.limits)
     virtual_time.install()
     blocking.install()
-    reporter = CheckReporter(job.checks, job.result_fd, token)
     reporter.send({"event": "start"})
-    code = pytest.main(pytest_args(job, rootdir), plugins=[reporter])
+    code = pytest.main(pytest_args(job, str(worker.workdir)), plugins=[reporter])
     reporter.send({"event": "end", "exit_code": int(code)})
     return int(code)

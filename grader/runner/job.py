@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.kit import CheckSpec
+from grader.runner.limits import Limits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,20 +53,26 @@ class ExerciseJob:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerJob:
-    """Everything one worker process checks: a submission's exercises and the run's secret."""
+    """Everything one worker process checks: a submission's exercises, limits and the run's secret."""
 
     token: str
     workdir: Path
     exercises: tuple[ExerciseJob, ...]
-    parallel: int = 2
+    limits: Limits
+    forbidden: tuple[Path, ...] = ()
+    leave_root: bool = False
+    cap_processes_by_user: bool = False
 
     def dumps(self) -> str:
         return json.dumps(
             {
                 "token": self.token,
                 "workdir": str(self.workdir),
-                "parallel": self.parallel,
                 "exercises": [e.to_json() for e in self.exercises],
+                "limits": self.limits.to_json(),
+                "forbidden": [str(path) for path in self.forbidden],
+                "leave_root": self.leave_root,
+                "cap_processes_by_user": self.cap_processes_by_user,
             }
         )
 
@@ -76,5 +83,8 @@ class WorkerJob:
             token=data["token"],
             workdir=Path(data["workdir"]),
             exercises=tuple(ExerciseJob.from_json(e) for e in data["exercises"]),
-            parallel=data["parallel"],
+            limits=Limits.from_json(data["limits"]),
+            forbidden=tuple(Path(p) for p in data["forbidden"]),
+            leave_root=data["leave_root"],
+            cap_processes_by_user=data["cap_processes_by_user"],
         )

@@ -20,20 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from grader.kit import ExerciseSpec
-from grader.runner import processes
+from grader.runner import cgroup, processes, sandbox
 from grader.runner.job import ExerciseJob, WorkerJob
+from grader.runner.limits import Limits
+
+__all__ = ["Limits", "RawOutcome", "Run", "run_checks"]
 
 RESULT_BYTES_LIMIT = 1 << 20
 STARTUP_SECONDS = 10.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """Bounds on one exercise's check process."""
-
-    output_bytes: int = 64 * 1024
-    timeout: float | None = None  # overrides each exercise's own limit
-    parallel: int = 2
 
 
 @dataclasses.dataclass
@@ -49,6 +43,15 @@ class RawOutcome:
 
 
 @dataclasses.dataclass
+class Run:
+    """Every exercise's raw outcome, and how the run was protected."""
+
+    outcomes: dict[str, RawOutcome]
+    sandbox: str
+    protections: list[str]
+
+
+@dataclasses.dataclass
 class _Stream:
     exercise_id: str
     kind: str  # "result" | "output" | "worker"
@@ -59,9 +62,15 @@ def run_checks(
     exercises: list[tuple[ExerciseSpec, Path]],
     workdir: Path,
     limits: Limits,
-    command_prefix: list[str] | None = None,
-) -> dict[str, RawOutcome]:
-    """Run the checks of every ``(spec, copied file)`` pair; never raises for student faults."""
+    hidden: tuple[Path, ...] = (),
+) -> Run:
+    """Run the checks of every ``(spec, copied file)`` pair; never raises for student faults.
+
+    ``hidden`` folders (the kit's solutions, the student's own folder) are invisible to
+    the checks under bwrap, and reading them is refused and reported in any mode.
+    """
+    platform = sandbox.detect()
+    mode = sandbox.resolve(limits.sandbox, platform)
     token = secrets.token_hex(16)
     outcomes = {spec.id: RawOutcome() for spec, _ in exercises}
     selector = selectors.DefaultSelector()
@@ -75,8 +84,18 @@ def run_checks(
         selector.register(output_r, selectors.EVENT_READ, _Stream(spec.id, "output"))
         timeout = limits.timeout or spec.timeout
         jobs.append(ExerciseJob(spec.id, file, spec.checks_file, spec.checks, result_w, output_w, timeout))
-    job = WorkerJob(token, workdir, tuple(jobs), limits.parallel)
-    process = _start_worker(job, workdir, child_fds, command_prefix)
+    cap = cgroup.create(limits.processes) if platform.is_linux and platform.is_root else None
+    job = WorkerJob(
+        token,
+        workdir,
+        tuple(jobs),
+        limits,
+        forbidden=hidden,
+        leave_root=mode == "process" and platform.is_linux and platform.is_root,
+        cap_processes_by_user=cap is None,
+    )
+    prefix = sandbox.bwrap_prefix(platform, workdir, list(hidden)) if mode == "bwrap" else []
+    process = _start_worker(job, workdir, child_fds, prefix, cap)
     for fd in child_fds:
         os.close(fd)
     assert process.stdout is not None
@@ -86,9 +105,11 @@ def run_checks(
         _pump(selector, outcomes, token, limits, deadline)
     finally:
         processes.kill_tree(process.pid)
+        if cap is not None:
+            cap.kill_all()
         process.wait()
         _close_all(selector)
-    return outcomes
+    return Run(outcomes, mode, sandbox.protections(mode, platform, cap is not None))
 
 
 def _close_all(selector: selectors.BaseSelector) -> None:
@@ -109,9 +130,9 @@ def _longest_schedule(jobs: list[ExerciseJob], parallel: int) -> float:
 
 
 def _start_worker(
-    job: WorkerJob, workdir: Path, child_fds: list[int], command_prefix: list[str] | None
+    job: WorkerJob, workdir: Path, child_fds: list[int], prefix: list[str], cap: cgroup.ProcessCap | None
 ) -> subprocess.Popen[bytes]:
-    command = [*(command_prefix or []), sys.executable, "-I", "-m", "grader.runner.worker"]
+    command = [*prefix, sys.executable, "-I", "-m", "grader.runner.worker"]
     process = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
@@ -119,9 +140,12 @@ def _start_worker(
         stderr=subprocess.DEVNULL,
         pass_fds=child_fds,
         cwd=workdir,
-        env=processes.clean_environment(),
+        env=processes.clean_environment(workdir),
         start_new_session=True,
     )
+    # MUST join the cgroup before the job is sent: the worker forks only once it has it.
+    if cap is not None:
+        cap.add(process.pid)
     assert process.stdin is not None
     process.stdin.write(job.dumps().encode())
     process.stdin.close()

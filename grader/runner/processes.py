@@ -9,13 +9,17 @@ from pathlib import Path
 
 # Variables a check process may inherit. Everything else is dropped, so PYTHONPATH,
 # PYTHONSTARTUP, PYTEST_ADDOPTS, PYTEST_PLUGINS and friends never reach it.
-KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
+KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 
 
-def clean_environment() -> dict[str, str]:
+def clean_environment(workdir: Path) -> dict[str, str]:
     """The environment for a worker: a few harmless variables and the grader's own switches."""
     env = {key: os.environ[key] for key in KEPT_VARIABLES if key in os.environ}
     env.update(
+        TMPDIR=str(workdir),
+        TEMP=str(workdir),
+        TMP=str(workdir),
+        HOME=str(workdir),
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
         PYTHONIOENCODING="utf-8",

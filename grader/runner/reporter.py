@@ -48,6 +48,10 @@ class CheckReporter:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "asynclings_check(id): the kit check this function implements")
+        # The reporter never shows pytest's tracebacks. Plain ones avoid pytest re-parsing
+        # source (ast) while a student's abandoned task may log from a finaliser, which
+        # crashes CPython 3.11.7 ("AST constructor recursion depth mismatch").
+        config.option.tbstyle = "native"
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         known = [item for item in items if self.check_id(item) in self.specs]

@@ -15,6 +15,7 @@ import sys
 import time
 
 from grader.runner.job import ExerciseJob, WorkerJob
+from grader.runner.sandbox import leave_root
 
 POLL_SECONDS = 0.005
 STDOUT = 1
@@ -32,6 +33,8 @@ def main() -> int:
     import grader.runner.child  # noqa: F401
 
     os.chdir(job.workdir)
+    if job.leave_root:
+        leave_root()
     if hasattr(os, "fork"):
         run_forked(job)
     else:
@@ -44,7 +47,7 @@ def run_forked(job: WorkerJob) -> None:
     pending = list(job.exercises)
     running: dict[int, tuple[ExerciseJob, float]] = {}
     while pending or running:
-        while pending and len(running) < job.parallel:
+        while pending and len(running) < job.limits.parallel:
             exercise = pending.pop(0)
             pid = os.fork()
             if pid == 0:
@@ -66,7 +69,7 @@ def _child(exercise: ExerciseJob, job: WorkerJob) -> None:
                 _close_quietly(other.result_fd, other.output_fd)
         from grader.runner.child import run_exercise
 
-        code = run_exercise(exercise, job.token, str(job.workdir))
+        code = run_exercise(exercise, job)
     finally:
         os._exit(code)
 
@@ -136,7 +139,7 @@ def run_single(job: WorkerJob) -> None:
 
     (exercise,) = job.exercises
     stdout = os.dup(STDOUT)
-    code = run_exercise(exercise, job.token, str(job.workdir))
+    code = run_exercise(exercise, job)
     os.dup2(stdout, STDOUT)
     _announce(exercise, {"ended": "exit", "exit_code": code})
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from grader.checking import Failure, Mismatch, Timeline, check, expect, require, within
 from grader.checking.context import student_line
@@ -63,8 +62,7 @@ ONE_AT_A_TIME_HELP = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """One call of the check's on_done: the value, the task it ran in, and when."""
 
     value: Any
@@ -99,7 +97,11 @@ def expect_every_job_ran_once(timeline: Timeline, names: list[str] = NAMES) -> N
 
 def expect_own_task(timeline: Timeline, caller: asyncio.Task[Any] | None) -> None:
     in_caller = [name for name, task in timeline.tasks.items() if task is caller]
-    expect(not in_caller, f"job {in_caller} ran inside the caller's own task, not as a task", NO_TASK_HELP)
+    expect(
+        not in_caller,
+        f"job {', '.join(map(repr, in_caller))} ran inside the caller's own task, not in a task of its own",
+        NO_TASK_HELP,
+    )
 
 
 async def run(exercise: ModuleType, name: str, timeline: Timeline, *args: Any) -> Any:
@@ -167,6 +169,13 @@ async def check_callback_results(exercise: ModuleType, timeline: Timeline) -> No
     returned_at, finished = timeline.clock(), set(timeline.finished)
     await settle()
     expect_every_job_ran_once(timeline)
+    expect(
+        finished == set(NAMES),
+        f"run_with_callback returned at t={returned_at:g} s, when {len(finished)} of the {len(NAMES)} jobs "
+        f"had finished; it should return once they all have, at t={LONGEST:g} s",
+        WAIT_HELP,
+        timeline=timeline.spans(),
+    )
     expect(bool(calls), "on_done was never called", NO_CALLBACK_HELP)
     tasks = [c.value for c in calls if isinstance(c.value, asyncio.Future)]
     if tasks:
@@ -175,13 +184,6 @@ async def check_callback_results(exercise: ModuleType, timeline: Timeline) -> No
     values = sorted(c.value for c in calls) if all(isinstance(c.value, str) for c in calls) else [c.value for c in calls]
     if values != sorted(EXPECTED):
         raise Mismatch(sorted(EXPECTED), values, CALLBACK_VALUES_HELP, what="values passed to on_done")
-    expect(
-        finished == set(NAMES),
-        f"run_with_callback returned at t={returned_at:g} s, when only {sorted(finished)} had finished; "
-        f"it should return once all the jobs have finished, at t={LONGEST:g} s",
-        WAIT_HELP,
-        timeline=timeline.spans(),
-    )
 
 
 @check("callback_from_loop")
@@ -189,7 +191,8 @@ async def check_callback_from_loop(exercise: ModuleType, timeline: Timeline) -> 
     calls, on_done = recorder(timeline)
     caller = asyncio.current_task()
     await run(exercise, "run_with_callback", timeline, on_done)
-    # Judged on its own: let jobs the function forgot to wait for finish, then their callbacks run.
+    # Judged on its own: let jobs the function forgot to wait for start, finish, and call back.
+    await settle()
     pending = [task for task in timeline.tasks.values() if task is not None and task is not caller]
     if pending:
         await within(asyncio.wait(pending), DEADLINE, "the jobs' tasks")

@@ -1,0 +1,232 @@
+"""Hidden checks for 01_coroutines: greet really waits, make_job stays lazy, run_job runs a loop.
+
+greet is timed on the check's virtual clock; make_job and run_job get an injected worker
+that records whether, when and on which loop it ran, so a hard-coded result fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from types import ModuleType
+from typing import Any
+
+from grader.checking import (
+    Failure,
+    Mismatch,
+    Timeline,
+    check,
+    expect,
+    require,
+    unawaited_coroutines,
+    virtual_time,
+    within,
+)
+from grader.checking.context import describe_exception, student_line
+
+NAMES = ["Ada", "Grace"]
+WAITS = [("Ada", 2.0), ("Grace", 0.5)]
+TOGETHER = [("Ada", 2.0), ("Grace", 2.0)]
+JOB_NAME, JOB_DELAY = "Ada", 2.0
+JOB_CALL = f"worker({JOB_NAME!r}, {JOB_DELAY:g})"
+JOB_RESULT = f"{JOB_NAME} done"
+
+GREETING_HELP = 'Return f"Hello, {name}!" with the name you were given, once the wait is over.'
+FORGOT_AWAIT_HELP = (
+    "Write `await asyncio.sleep(delay)`: without `await`, asyncio.sleep(delay) only creates a "
+    "coroutine object that never runs, so greet does not wait at all."
+)
+WAIT_HELP = "Wait exactly the `delay` you are given, with `await asyncio.sleep(delay)`, before returning the greeting."
+NON_BLOCKING_HELP = (
+    "While one greet waits, the event loop must be free to run the other: wait with "
+    "`await asyncio.sleep(delay)`, not time.sleep() or a busy loop."
+)
+MAKE_JOB_RAN_HELP = (
+    "Don't run the job inside make_job (no asyncio.run, no run_until_complete): just "
+    "`return worker(name, delay)`. Calling a coroutine function only creates the coroutine; "
+    "it runs when someone awaits it."
+)
+MAKE_JOB_RETURN_HELP = "Call the worker and return what the call gives you: `return worker(name, delay)`."
+MAKE_JOB_ARGS_HELP = "Pass `name` and `delay` to the worker unchanged, and return the coroutine of that one call."
+RUN_RETURNED_CORO_HELP = (
+    "A coroutine object does nothing by itself: run it from synchronous code with "
+    "`asyncio.run(worker(name, delay))` and return what asyncio.run gives back."
+)
+CALL_WORKER_HELP = "Call the `worker` you are given and run it with asyncio.run; don't build the result yourself."
+RUN_ONCE_HELP = "Run the job exactly once: a single `asyncio.run(worker(name, delay))`, and return its result."
+RESULT_HELP = "Return the value asyncio.run returns: it is the worker's own result."
+FRESH_LOOP_HELP = (
+    "Use asyncio.run(...): it creates a fresh event loop for the job and closes it afterwards. "
+    "Don't reuse a loop from asyncio.get_event_loop()."
+)
+GET_EVENT_LOOP_HELP = (
+    "Use asyncio.run(...) from synchronous code. asyncio.get_event_loop() outside a running loop "
+    "is deprecated since Python 3.12 and an error from 3.14: it finds no loop here either."
+)
+CLOSE_LOOP_HELP = (
+    "Use asyncio.run(...): it closes the loop for you. A loop made with asyncio.new_event_loop() "
+    "must be closed with loop.close(), or it leaks."
+)
+
+
+def close_if_coroutine(value: Any) -> None:
+    """Close a coroutine the check will not run, so it does not warn 'never awaited'."""
+    if inspect.iscoroutine(value):
+        value.close()
+
+
+def duration(timeline: Timeline, name: str) -> float:
+    return round(timeline.finished[name] - timeline.started[name], 6)
+
+
+@check("loads")
+def check_loads(exercise: ModuleType) -> None:
+    require(exercise, "greet", "coroutine function")
+    # Only "defined" here: an `async def make_job` is the mistake its own check explains.
+    require(exercise, "make_job", "defined")
+    require(exercise, "run_job", "defined")
+
+
+@check("greet_result")
+async def check_greet_result(exercise: ModuleType) -> None:
+    for name in NAMES:
+        call = f"greet({name!r}, 0.5)"
+        result = await within(exercise.greet(name, 0.5), 10, call)
+        if result != f"Hello, {name}!":
+            raise Mismatch(f"Hello, {name}!", result, GREETING_HELP, what=f"{call} to return")
+
+
+@check("greet_waits")
+async def check_greet_waits(exercise: ModuleType) -> None:
+    for name, delay in WAITS:
+        call = f"greet({name!r}, {delay:g})"
+        with unawaited_coroutines() as unawaited:
+            start = virtual_time.now()
+            await within(exercise.greet(name, delay), delay * 10 + 1, call)
+            elapsed = round(virtual_time.now() - start, 6)
+        if unawaited:
+            late = f", so it returned after {elapsed:g} s of event-loop time instead of {delay:g} s"
+            raise Failure(
+                f"{call} created the coroutine {unawaited[0]}() but never awaited it{late if elapsed != delay else ''}",
+                FORGOT_AWAIT_HELP,
+            )
+        expect(
+            elapsed == delay,
+            f"{call} returned after {elapsed:g} s of event-loop time; it should wait {delay:g} s",
+            WAIT_HELP,
+        )
+
+
+@check("greet_non_blocking")
+async def check_greet_non_blocking(exercise: ModuleType) -> None:
+    calls = " and ".join(f"greet({n!r}, {d:g})" for n, d in TOGETHER)
+    longest = max(d for _, d in TOGETHER)
+    start = virtual_time.now()
+    both = asyncio.gather(*(exercise.greet(n, d) for n, d in TOGETHER))
+    await within(both, longest * 10, calls)
+    elapsed = round(virtual_time.now() - start, 6)
+    expect(
+        elapsed == longest,
+        f"{calls}, started together, took {elapsed:g} s of event-loop time; "
+        f"waiting without blocking, they would both finish after {longest:g} s",
+        NON_BLOCKING_HELP,
+    )
+
+
+@check("make_job_lazy")
+def check_make_job_lazy(exercise: ModuleType, timeline: Timeline) -> None:
+    make_job = require(exercise, "make_job", "function")
+    job = make_job(timeline.worker, JOB_NAME, JOB_DELAY)
+    if timeline.calls:
+        close_if_coroutine(job)
+        state = "run to its end" if timeline.finished else "started"
+        raise Failure(
+            f"when make_job returned, {JOB_CALL} had already {state}; make_job returned {job!r} "
+            "instead of a coroutine that has not started yet",
+            MAKE_JOB_RAN_HELP,
+        )
+    if not inspect.isawaitable(job):
+        what = "a function, not the coroutine object it makes when called" if callable(job) else repr(job)
+        raise Failure(f"make_job returned {what}, which cannot be awaited to run the worker", MAKE_JOB_RETURN_HELP)
+    # Only now, outside make_job, does the check run the job: the worker must start here.
+    result = asyncio.run(within(job, JOB_DELAY * 10, "awaiting the coroutine make_job returned"))
+    expect(
+        timeline.calls == [JOB_NAME] and duration(timeline, JOB_NAME) == JOB_DELAY,
+        f"awaiting make_job's coroutine ran {timeline.describe()}; "
+        f"expected {JOB_CALL} to run once, for {JOB_DELAY:g} s",
+        MAKE_JOB_ARGS_HELP,
+    )
+    if result != JOB_RESULT:
+        raise Mismatch(JOB_RESULT, result, MAKE_JOB_ARGS_HELP, what="awaiting make_job's coroutine to give")
+
+
+def run_the_job(exercise: ModuleType, timeline: Timeline) -> Any:
+    """Call run_job from synchronous code, as a script would, with the recording worker."""
+    run_job = require(exercise, "run_job", "function")
+    # No current loop, as in a fresh script on Python 3.14+: whatever earlier checks left
+    # behind, asyncio.get_event_loop() here fails the same way every time.
+    asyncio.set_event_loop(None)
+    try:
+        return run_job(timeline.worker, JOB_NAME, JOB_DELAY)
+    except RuntimeError as exc:
+        if "no current event loop" not in str(exc):
+            raise
+        raise Failure(
+            f"run_job asked for the current event loop before any loop ran: {describe_exception(exc).rstrip('.')}",
+            GET_EVENT_LOOP_HELP,
+            source=student_line(exc.__traceback__),
+        ) from None
+
+
+@check("run_job_result")
+def check_run_job_result(exercise: ModuleType, timeline: Timeline) -> None:
+    result = run_the_job(exercise, timeline)
+    if inspect.isawaitable(result):
+        close_if_coroutine(result)
+        raise Failure(
+            f"run_job returned a {type(result).__name__} object instead of the worker's result: "
+            "nothing ran it, so the worker never started",
+            RUN_RETURNED_CORO_HELP,
+        )
+    expect(bool(timeline.calls), f"the worker was never called: run_job returned {result!r} by itself", CALL_WORKER_HELP)
+    expect(
+        timeline.calls == [JOB_NAME],
+        f"the worker ran for jobs {timeline.calls}; run_job should run {JOB_CALL} exactly once",
+        RUN_ONCE_HELP,
+    )
+    expect(
+        JOB_NAME in timeline.finished,
+        f"{JOB_CALL} started but never finished its {JOB_DELAY:g} s wait: the loop stopped before the job ended",
+        RUN_ONCE_HELP,
+    )
+    if result != JOB_RESULT:
+        raise Mismatch(JOB_RESULT, result, RESULT_HELP, what="run_job to return the worker's result")
+
+
+@check("run_job_loop")
+def check_run_job_loop(exercise: ModuleType, timeline: Timeline) -> None:
+    run_the_job(exercise, timeline)
+    task = timeline.tasks.get(JOB_NAME)
+    loop = task.get_loop() if task is not None else None
+    expect(
+        loop is not None and virtual_time.record_for(loop) is not None,
+        "the worker ran on an event loop that already existed before run_job was called",
+        FRESH_LOOP_HELP,
+    )
+    created = len(virtual_time.created_loops())
+    expect(
+        created == 1,
+        f"run_job created {created} event loops; one asyncio.run call creates exactly one",
+        RUN_ONCE_HELP,
+    )
+    assert loop is not None
+    expect(
+        loop.is_closed(),
+        f"the event loop that ran the worker ({timeline.describe()}) was still open after run_job returned",
+        CLOSE_LOOP_HELP,
+    )
+    expect(
+        duration(timeline, JOB_NAME) == JOB_DELAY,
+        f"the worker ran {timeline.describe()} on the loop; it should have waited {JOB_DELAY:g} s",
+        RUN_ONCE_HELP,
+    )

@@ -1,0 +1,103 @@
+"""Bounds on a check process, and how each is enforced on the platform at hand.
+
+Every limit has a default, a ``grade`` option, and a verdict the student can read when it
+is hit. Where the platform lacks a mechanism (no ``resource`` module on Windows), the
+limit is skipped and the report's ``protections`` says so; it never fails silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
+MiB = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Bounds on one exercise's check process (``timeout`` overrides the kit's per-exercise limit)."""
+
+    timeout: float | None = None
+    cpu_seconds: int = 30
+    memory_bytes: int = 1024 * MiB
+    processes: int = 64
+    file_bytes: int = 16 * MiB
+    output_bytes: int = 64 * 1024
+    parallel: int = 2
+    sandbox: str = "auto"
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Limits:
+        return cls(**data)
+
+
+def rlimits(limits: Limits) -> dict[str, tuple[int, int]]:
+    """The ``resource`` limits to set in a check process, by name."""
+    return {
+        "RLIMIT_CPU": (limits.cpu_seconds, limits.cpu_seconds + 1),
+        "RLIMIT_AS": (limits.memory_bytes, limits.memory_bytes),
+        "RLIMIT_FSIZE": (limits.file_bytes, limits.file_bytes),
+        "RLIMIT_CORE": (0, 0),
+    }
+
+
+def apply_rlimits(limits: Limits) -> list[str]:
+    """Set the limits this platform supports on the current process; name the ones set."""
+    if resource is None:
+        return []
+    applied = []
+    for name, (soft, hard) in rlimits(limits).items():
+        number = getattr(resource, name, None)
+        if number is None:
+            continue
+        try:
+            current_hard = resource.getrlimit(number)[1]
+            if current_hard != resource.RLIM_INFINITY:
+                soft, hard = min(soft, current_hard), min(hard, current_hard)
+            resource.setrlimit(number, (soft, hard))
+        except (ValueError, OSError):
+            continue
+        applied.append(name)
+    return applied
+
+
+def limit_processes_by_user(limits: Limits) -> bool:
+    """Cap the number of processes through ``RLIMIT_NPROC``, where the kernel honours it.
+
+    The kernel ignores it for root, and it counts every process of the user machine-wide,
+    so the cap is the user's current count plus ``limits.processes``.
+    """
+    if resource is None or not hasattr(resource, "RLIMIT_NPROC") or os.geteuid() == 0:
+        return False
+    cap = count_user_processes() + limits.processes
+    try:
+        resource.setrlimit(resource.RLIMIT_NPROC, (cap, cap))
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def count_user_processes() -> int:
+    """Processes owned by this user (Linux /proc; elsewhere a generous estimate)."""
+    uid = os.getuid()
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return 1024
+    count = 0
+    for entry in entries:
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += 1
+        except OSError:
+            continue
+    return count
