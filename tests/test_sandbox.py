@@ -1,0 +1,115 @@
+"""Sandbox decisions, with the platform's facts faked: every platform degrades, and says so."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from grader.runner import limits as limits_module
+from grader.runner import sandbox
+from grader.runner.limits import Limits, apply_rlimits, rlimits
+from grader.runner.sandbox import Platform, SandboxError
+
+LINUX_ROOT_BWRAP = Platform("linux", has_fork=True, has_resource=True, bwrap="/usr/bin/bwrap", is_root=True)
+LINUX_USER = Platform("linux", has_fork=True, has_resource=True, bwrap=None, is_root=False)
+MACOS = Platform("darwin", has_fork=True, has_resource=True, bwrap=None, is_root=False)
+WINDOWS = Platform("win32", has_fork=False, has_resource=False, bwrap=None, is_root=False)
+
+
+@pytest.mark.parametrize(
+    ("platform", "requested", "mode"),
+    [
+        (LINUX_ROOT_BWRAP, "auto", "bwrap"),
+        (LINUX_ROOT_BWRAP, "process", "process"),
+        (LINUX_USER, "auto", "process"),
+        (MACOS, "auto", "process"),
+        (WINDOWS, "auto", "process"),
+    ],
+    ids=["linux-bwrap-auto", "linux-forced-process", "linux-no-bwrap", "macos", "windows"],
+)
+def test_auto_takes_bwrap_only_where_it_works(platform: Platform, requested: str, mode: str) -> None:
+    assert sandbox.resolve(requested, platform) == mode
+
+
+@pytest.mark.parametrize("platform", [LINUX_USER, MACOS, WINDOWS], ids=["linux", "macos", "windows"])
+def test_asking_for_bwrap_where_it_is_missing_is_a_clear_error(platform: Platform) -> None:
+    with pytest.raises(SandboxError, match="apt-get install bubblewrap"):
+        sandbox.resolve("bwrap", platform)
+
+
+def test_unknown_mode_lists_the_valid_ones() -> None:
+    with pytest.raises(SandboxError, match="choose one of auto, bwrap, process"):
+        sandbox.resolve("docker", LINUX_USER)
+
+
+def test_protections_name_what_each_platform_really_has() -> None:
+    bwrap = sandbox.protections("bwrap", LINUX_ROOT_BWRAP, process_cap=True)
+    assert {"read-only filesystem", "no network", "private pid namespace", "process-count cap (cgroup)"} <= set(bwrap)
+    assert "process-count cap (RLIMIT_NPROC)" in sandbox.protections("process", MACOS, process_cap=False)
+    windows = sandbox.protections("process", WINDOWS, process_cap=False)
+    assert "cpu/memory/file-size limits" not in windows
+    assert windows == ["separate process per exercise", "scrubbed environment", "wall-clock limit"]
+
+
+def test_bwrap_command_hides_solutions_and_keeps_one_writable_folder(tmp_path: Path) -> None:
+    solutions, workdir = tmp_path / "solutions", tmp_path / "work"
+    solutions.mkdir()
+    workdir.mkdir()
+    command = sandbox.bwrap_prefix(LINUX_ROOT_BWRAP, workdir, [solutions, workdir, tmp_path / "missing"])
+    text = " ".join(command)
+    assert "--ro-bind / /" in text and "--unshare-all" in text and "--die-with-parent" in text
+    assert f"--tmpfs {solutions}" in text
+    assert f"--bind {workdir} {workdir}" in text
+    assert "--uid 65534" in text
+    assert f"--tmpfs {workdir}" not in text and "missing" not in text
+
+
+def test_bwrap_never_hides_a_folder_that_holds_the_work(tmp_path: Path) -> None:
+    workdir = tmp_path / "inner" / "work"
+    workdir.mkdir(parents=True)
+    command = sandbox.bwrap_prefix(LINUX_ROOT_BWRAP, workdir, [tmp_path])
+    assert "--tmpfs" not in command
+
+
+def test_every_limit_maps_to_an_rlimit() -> None:
+    limits = Limits(cpu_seconds=7, memory_bytes=512 << 20, file_bytes=1 << 20)
+    assert rlimits(limits) == {
+        "RLIMIT_CPU": (7, 8),
+        "RLIMIT_AS": (512 << 20, 512 << 20),
+        "RLIMIT_FSIZE": (1 << 20, 1 << 20),
+        "RLIMIT_CORE": (0, 0),
+    }
+
+
+def test_without_the_resource_module_no_limit_is_claimed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits_module, "resource", None)
+    assert apply_rlimits(Limits()) == []
+    assert limits_module.limit_processes_by_user(Limits()) is False
+
+
+def test_limits_round_trip_through_the_worker_job() -> None:
+    limits = Limits(timeout=3.0, cpu_seconds=5, sandbox="process")
+    assert Limits.from_json(limits.to_json()) == limits
+    assert dataclasses.asdict(limits)["sandbox"] == "process"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to test in a throwaway child")
+def test_rlimits_really_apply_in_a_child() -> None:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        applied = apply_rlimits(Limits(cpu_seconds=9))
+        import resource
+
+        os.write(write, f"{','.join(applied)}|{resource.getrlimit(resource.RLIMIT_CPU)[0]}".encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        text = pipe.read()
+    os.waitpid(pid, 0)
+    applied, cpu = text.split("|")
+    assert cpu == "9" and "RLIMIT_AS" in applied.split(",")
