@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import sys
 
 from grader.checking import blocking, context, virtual_time
-from grader.runner import guard, limits
+from grader.runner import channels, guard, limits
 from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.reporter import CheckReporter
 
@@ -15,7 +17,9 @@ PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
 
 def pytest_args(job: ExerciseJob, rootdir: str) -> list[str]:
     """The command line for pytest: the grader's own ini, no conftest, no cache, no autoload."""
-    return [
+    # Without SIGALRM (Windows) pytest-timeout can only use its watchdog thread.
+    timeout_method = ["-o", "timeout_method=thread"] if not hasattr(signal, "SIGALRM") else []
+    return [*timeout_method,
         str(job.checks_file),
         "-c", PYTEST_INI,
         "--rootdir", rootdir,
@@ -34,17 +38,21 @@ def run_exercise(job: ExerciseJob, worker: WorkerJob) -> int:
     """Redirect output to the exercise's pipe, arm the probes and limits, and run its checks."""
     import pytest
 
-    os.dup2(job.output_fd, 1)
-    os.dup2(job.output_fd, 2)
+    output_fd = channels.open_in_child(job.output_fd)
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
     sys.dont_write_bytecode = True
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     context.set_exercise(job.exercise_file)
     sys.path.insert(0, str(job.exercise_file.parent))
-    reporter = CheckReporter(job.checks, job.result_fd, worker.token)
+    reporter = CheckReporter(job.checks, channels.open_in_child(job.result_fd), worker.token)
     guard.forbid_reading(list(worker.forbidden), lambda what: reporter.send({"event": "violation", "what": what}))
     limits.apply_rlimits(worker.limits)
     if worker.cap_processes_by_user:
         limits.limit_processes_by_user(worker.limits)
+    if sys.platform == "win32":
+        # Virtual time needs a selector loop; Windows defaults to the proactor.
+        asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
     virtual_time.install()
     blocking.install()
     reporter.send({"event": "start"})

@@ -1,9 +1,10 @@
-"""The parent side of a run: start a worker, drain its pipes, enforce the outer time limit.
+"""The parent side of a run: start workers, drain their pipes, enforce the outer time limit.
 
 Each exercise gets two pipes: one for check results (JSON lines with the run's secret)
-and one for whatever the student's code prints. Both are drained continuously, so a
-submission that prints a gigabyte neither fills memory (only the first
-``limits.output_bytes`` are kept) nor stalls on a full pipe.
+and one for whatever the student's code prints. A thread drains each pipe continuously,
+so a submission that prints a gigabyte neither fills memory (only the first
+``limits.output_bytes`` are kept) nor stalls on a full pipe; threads also work on
+Windows, where pipes cannot be polled.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import queue
 import secrets
-import selectors
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from grader.kit import ExerciseSpec
-from grader.runner import cgroup, processes, sandbox
+from grader.runner import cgroup, channels, processes, sandbox
 from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.limits import Limits
 
@@ -28,6 +30,7 @@ __all__ = ["Limits", "RawOutcome", "Run", "run_checks"]
 
 RESULT_BYTES_LIMIT = 1 << 20
 STARTUP_SECONDS = 10.0
+CHUNK = 65536
 
 
 @dataclasses.dataclass
@@ -73,75 +76,77 @@ def run_checks(
     mode = sandbox.resolve(limits.sandbox, platform)
     token = secrets.token_hex(16)
     outcomes = {spec.id: RawOutcome() for spec, _ in exercises}
-    selector = selectors.DefaultSelector()
+    readers: list[tuple[int, _Stream]] = []
+    write_ends: list[int] = []
     jobs: list[ExerciseJob] = []
-    child_fds: list[int] = []
     for spec, file in exercises:
-        result_r, result_w = os.pipe()
-        output_r, output_w = os.pipe()
-        child_fds += [result_w, output_w]
-        selector.register(result_r, selectors.EVENT_READ, _Stream(spec.id, "result"))
-        selector.register(output_r, selectors.EVENT_READ, _Stream(spec.id, "output"))
+        result_r, result_w, result_id = channels.pipe()
+        output_r, output_w, output_id = channels.pipe()
+        readers += [(result_r, _Stream(spec.id, "result")), (output_r, _Stream(spec.id, "output"))]
+        write_ends += [result_w, output_w]
         timeout = limits.timeout or spec.timeout
-        jobs.append(ExerciseJob(spec.id, file, spec.checks_file, spec.checks, result_w, output_w, timeout))
+        job = ExerciseJob(spec.id, file, spec.checks_file, spec.checks, result_id, output_id, timeout)
+        jobs.append(job)
     cap = cgroup.create(limits.processes) if platform.is_linux and platform.is_root else None
-    job = WorkerJob(
-        token,
-        workdir,
-        tuple(jobs),
-        limits,
-        forbidden=hidden,
-        leave_root=mode == "process" and platform.is_linux and platform.is_root,
-        cap_processes_by_user=cap is None,
-    )
     prefix = sandbox.bwrap_prefix(platform, workdir, list(hidden)) if mode == "bwrap" else []
-    process = _start_worker(job, workdir, child_fds, prefix, cap)
-    for fd in child_fds:
+    # Without fork, each exercise gets a worker of its own (the worker cannot fork children).
+    groups = [jobs] if platform.has_fork else [[job] for job in jobs]
+    workers = []
+    for group in groups:
+        job = WorkerJob(
+            token,
+            workdir,
+            tuple(group),
+            limits,
+            forbidden=hidden,
+            leave_root=mode == "process" and platform.is_linux and platform.is_root,
+            cap_processes_by_user=cap is None,
+        )
+        news_r, news_w = os.pipe()
+        readers.append((news_r, _Stream("", "worker")))
+        workers.append(_start_worker(job, workdir, prefix, cap, news_w))
+        os.close(news_w)
+    # The parent keeps only read ends: a pipe reports EOF once every writer is gone.
+    for fd in write_ends:
         os.close(fd)
-    assert process.stdout is not None
-    selector.register(process.stdout, selectors.EVENT_READ, _Stream("", "worker"))
-    deadline = time.monotonic() + STARTUP_SECONDS + _longest_schedule(jobs, limits.parallel)
+    rounds = -(-len(groups[0]) // max(1, limits.parallel)) if platform.has_fork else 1
+    deadline = time.monotonic() + STARTUP_SECONDS + rounds * max(j.timeout for j in jobs)
     try:
-        _pump(selector, outcomes, token, limits, deadline)
+        finished = _pump(readers, outcomes, token, limits, deadline)
     finally:
-        processes.kill_tree(process.pid)
+        for worker in workers:
+            processes.kill_tree(worker.pid)
         if cap is not None:
             cap.kill_all()
-        process.wait()
-        _close_all(selector)
+        for worker in workers:
+            worker.wait()
+    if not finished:
+        _mark_overdue(outcomes, jobs)
     return Run(outcomes, mode, sandbox.protections(mode, platform, cap is not None))
 
 
-def _close_all(selector: selectors.BaseSelector) -> None:
-    """Close every pipe still open (after a timeout some writers never said goodbye)."""
-    for key in list(selector.get_map().values()):
-        selector.unregister(key.fileobj)
-        if isinstance(key.fileobj, int):
-            os.close(key.fileobj)
-        else:
-            key.fileobj.close()  # type: ignore[union-attr]
-    selector.close()
-
-
-def _longest_schedule(jobs: list[ExerciseJob], parallel: int) -> float:
-    """The worker's own limits, run ``parallel`` at a time, summed as if back to back."""
-    rounds = -(-len(jobs) // max(1, parallel))
-    return rounds * max((j.timeout for j in jobs), default=0.0) + 1.0
+def _mark_overdue(outcomes: dict[str, RawOutcome], jobs: list[ExerciseJob]) -> None:
+    """The outer limit struck: every exercise that had not ended ran out of time."""
+    for job in jobs:
+        outcome = outcomes[job.exercise_id]
+        if outcome.ended is None:
+            outcome.ended = {"ended": "timeout", "limit": job.timeout}
 
 
 def _start_worker(
-    job: WorkerJob, workdir: Path, child_fds: list[int], prefix: list[str], cap: cgroup.ProcessCap | None
+    job: WorkerJob, workdir: Path, prefix: list[str], cap: cgroup.ProcessCap | None, news_fd: int
 ) -> subprocess.Popen[bytes]:
+    """Start one worker; it announces how each check process ended on ``news_fd``."""
     command = [*prefix, sys.executable, "-I", "-m", "grader.runner.worker"]
+    numbers = [number for exercise in job.exercises for number in (exercise.result_fd, exercise.output_fd)]
     process = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        stdout=news_fd,
         stderr=subprocess.DEVNULL,
-        pass_fds=child_fds,
         cwd=workdir,
         env=processes.clean_environment(workdir),
-        start_new_session=True,
+        **channels.inherit(numbers),
     )
     # MUST join the cgroup before the job is sent: the worker forks only once it has it.
     if cap is not None:
@@ -153,28 +158,39 @@ def _start_worker(
 
 
 def _pump(
-    selector: selectors.BaseSelector,
+    readers: list[tuple[int, _Stream]],
     outcomes: dict[str, RawOutcome],
     token: str,
     limits: Limits,
     deadline: float,
-) -> None:
-    while selector.get_map():
+) -> bool:
+    """Take every chunk until all pipes close (True) or the deadline passes (False)."""
+    chunks: queue.Queue[tuple[_Stream, bytes]] = queue.Queue()
+    for fd, stream in readers:
+        threading.Thread(target=_drain, args=(fd, stream, chunks), daemon=True).start()
+    open_pipes = len(readers)
+    while open_pipes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return
-        for key, _ in selector.select(timeout=min(remaining, 1.0)):
-            stream: _Stream = key.data
-            chunk = os.read(key.fd, 65536)
-            if not chunk:
-                selector.unregister(key.fileobj)
-                if isinstance(key.fileobj, int):
-                    os.close(key.fd)
-                else:
-                    key.fileobj.close()  # type: ignore[union-attr]
-                _flush_lines(stream, outcomes, token, final=True)
-                continue
+            return False
+        try:
+            stream, chunk = chunks.get(timeout=min(remaining, 1.0))
+        except queue.Empty:
+            continue
+        if chunk:
             _take(stream, chunk, outcomes, token, limits)
+        else:
+            open_pipes -= 1
+            _flush_lines(stream, outcomes, token, final=True)
+    return True
+
+
+def _drain(fd: int, stream: _Stream, chunks: queue.Queue[tuple[_Stream, bytes]]) -> None:
+    """Read one pipe to its end; the empty chunk says it closed. Owns (and closes) ``fd``."""
+    with open(fd, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(CHUNK):
+            chunks.put((stream, chunk))
+    chunks.put((stream, b""))
 
 
 def _take(stream: _Stream, chunk: bytes, outcomes: dict[str, RawOutcome], token: str, limits: Limits) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def kill_tree(pid: int) -> None:
     Children of the worker sit in process groups of their own, so killing the worker's
     group alone would leave them; on Linux the session id finds them all.
     """
+    if not hasattr(os, "killpg"):  # Windows: no groups, no sessions
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True, check=False)
+        return
     for target in [pid, *session_members(pid)]:
         try:
             os.killpg(target, signal.SIGKILL) if target == pid else os.kill(target, signal.SIGKILL)

