@@ -122,6 +122,11 @@ def apply_progress(report: Report, folder: Path) -> None:
         exercise.solution_viewed = recorded.solution_viewed
 
 
+def passed_count(report: Report) -> int:
+    """How many exercises of ``report`` passed: the "3" of "3/5 done"."""
+    return sum(e.status is ExerciseStatus.PASSED for e in report.exercises)
+
+
 def next_to_do(report: Report) -> ExerciseResult | None:
     """The first exercise, in kit order, that has not passed yet."""
     return next((e for e in report.exercises if e.status is not ExerciseStatus.PASSED), None)

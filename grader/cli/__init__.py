@@ -80,3 +80,4 @@ def main() -> None:
 # Subcommands register themselves on `main` when imported.
 from grader.cli import check  # noqa: E402,F401
 from grader.cli import gradescope  # noqa: E402,F401
+from grader.cli import student, watch  # noqa: E402,F401

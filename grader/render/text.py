@@ -7,14 +7,25 @@ set, or in CI logs, so the same words read well everywhere.
 from __future__ import annotations
 
 import io
+import re
+import shutil
 
 from rich.console import Console
+from rich.syntax import Syntax
 from rich.text import Text
 
-from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report, Span
+from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report, SourceRef, Span
+from grader.progress import next_to_do, passed_count
 
 TIMELINE_WIDTH = 36
+PROGRESS_WIDTH = 20
+MIN_WRAP_WIDTH = 30
+# Leading spaces, then a status symbol, a list number or a label: wrapped lines continue past it.
+HANGING_MARKER = re.compile(r" *(?:(?:[✔✘–!·➜]|\d+\.|hint:) )?")
 OUTPUT_PREVIEW_LINES = 8
+ALL_PASSED = "Every exercise passes. Well done!"
+SOLUTION_EARNED_NOTE = "You passed this one: compare, and keep whichever reads better to you."
+SOLUTION_FORCED_NOTE = "Shown before the exercise passed: this is recorded in your report (solution_viewed)."
 ASCII = str.maketrans({"→": "->", "“": '"', "”": '"', "‘": "'", "’": "'", "—": "-", "–": "-", "≈": "~", "×": "x", "…": "..."})
 
 STATUS_STYLE = {
@@ -31,33 +42,54 @@ CHECK_STYLE = {
 }
 
 
-def render_text(report: Report, *, color: bool, quiet: bool = False, width: int = 100) -> str:
+def render_text(report: Report, *, color: bool, quiet: bool = False, width: int | None = None) -> str:
     """The whole report as text: ANSI-styled when ``color``, plain ASCII otherwise."""
     lines: list[Text] = []
     if not quiet:
         for exercise in report.exercises:
             lines += exercise_lines(exercise, fancy=color)
+            if exercise.status is ExerciseStatus.FAILED and exercise is not report.exercises[-1]:
+                lines.append(Text())
     lines.append(score_line(report))
     return to_string(lines, color=color, width=width)
 
 
-def to_string(lines: list[Text], *, color: bool, width: int = 100) -> str:
+def to_string(lines: list[Text], *, color: bool, width: int | None = None) -> str:
+    """Styled lines as text. On a terminal: colours, long lines wrapped to its width with a
+    hanging indent. Elsewhere: ASCII, one line each, never wrapped (tools read logs too)."""
+    width = width or shutil.get_terminal_size((100, 24)).columns
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True)
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=not color)
     for line in lines:
-        console.print(line)
+        if not color:
+            console.print(line)
+            continue
+        for part in hanging(line, console, width):
+            console.print(part, no_wrap=part.no_wrap, overflow=part.overflow)
     text = buffer.getvalue()
     return text if color else text.translate(ASCII).encode("ascii", "replace").decode()
 
 
+def hanging(line: Text, console: Console, width: int) -> list[Text]:
+    """``line`` wrapped at word breaks; continuations start under its text, past any marker."""
+    if line.no_wrap:
+        return [line]
+    indent = HANGING_MARKER.match(line.plain).end()
+    first, rest = line[:indent], line[indent:]
+    parts = rest.wrap(console, max(width - indent, MIN_WRAP_WIDTH))
+    for part in parts:
+        part.rstrip()
+    return [(first if number == 0 else Text(" " * indent)) + part for number, part in enumerate(parts)]
+
+
 def score_line(report: Report) -> Text:
-    done = sum(e.status is ExerciseStatus.PASSED for e in report.exercises)
+    done = passed_count(report)
     style = "bold green" if report.all_passed else "bold"
     return Text(f"Score: {report.score:g}/{report.max_score:g}  ({done}/{len(report.exercises)} exercises passed)", style)
 
 
 def exercise_lines(exercise: ExerciseResult, *, fancy: bool, first_failure_only: bool = False) -> list[Text]:
-    """The header line of an exercise and, unless it passed, what to look at."""
+    """The header line of an exercise and, unless it passed, what to look at (or only the first thing)."""
     symbol, word, style = STATUS_STYLE[exercise.status]
     header = Text()
     header.append(f"{symbol if fancy else word} ", style=style)
@@ -75,7 +107,7 @@ def exercise_lines(exercise: ExerciseResult, *, fancy: bool, first_failure_only:
     failures = [c for c in exercise.checks if c.status is not CheckStatus.PASSED]
     for check in failures[:1] if first_failure_only else exercise.checks:
         lines += check_lines(check, fancy=fancy)
-    if exercise.output.strip() and exercise.status is not ExerciseStatus.ERROR:
+    if exercise.output.strip() and exercise.status is not ExerciseStatus.ERROR and not first_failure_only:
         lines += output_lines(exercise)
     return lines
 
@@ -92,11 +124,20 @@ def check_lines(check: CheckResult, *, fancy: bool) -> list[Text]:
     if check.message:
         lines.append(Text(f"        {check.message}"))
     if check.source:
-        lines.append(Text(f"        {check.source.file}:{check.source.line}: {check.source.excerpt}", style="cyan"))
+        lines += source_lines(check.source)
     if check.timeline:
         lines += timeline_lines(check.timeline, fancy=fancy)
     if check.help:
-        lines.append(Text(f"        hint: {check.help}", style="yellow"))
+        lines.append(Text.assemble("        ", ("hint:", "bold yellow"), (f" {check.help}", "yellow")))
+    return lines
+
+
+def source_lines(source: SourceRef) -> list[Text]:
+    """The student's line that matters, framed like a compiler's: where, then what."""
+    number = str(source.line)
+    lines = [Text.assemble("        ", ("-->", "cyan"), f" {source.file}:{number}")]
+    if source.excerpt:
+        lines.append(Text.assemble(f"        {number} ", ("|", "cyan"), " ", (source.excerpt, "bold")))
     return lines
 
 
@@ -125,3 +166,90 @@ def output_lines(exercise: ExerciseResult) -> list[Text]:
     if len(printed) > OUTPUT_PREVIEW_LINES or exercise.output_truncated:
         lines.append(Text("      | ... (cut)", style="dim"))
     return lines
+
+
+def render_progress(report: Report, hints_available: dict[str, int], *, folder: str, color: bool) -> str:
+    """``grade list``: one row per exercise, the next one to do marked, and a progress bar."""
+    upcoming = next_to_do(report)
+    id_width = max(len(e.id) for e in report.exercises)
+    score_width = max(len(_score(e)) for e in report.exercises)
+    notes = {e.id: _notes(e, hints_available.get(e.id, 0)) for e in report.exercises}
+    notes_width = max(len(n) for n in notes.values())
+    lines = []
+    for exercise in report.exercises:
+        symbol, word, style = STATUS_STYLE[exercise.status]
+        is_next = exercise is upcoming
+        line = Text()
+        line.append(("➜ " if color else "> ") if is_next else "  ", style="bold cyan")
+        line.append(f"{symbol if color else word} ", style=style)
+        line.append(f"{exercise.id:<{id_width}}", style="bold" if is_next else "")
+        line.append(f"  {_score(exercise):>{score_width}}", style=style)
+        if notes_width:
+            line.append(f"  {notes[exercise.id]:<{notes_width}}", style="yellow")
+        line.append(f"  {exercise.title}", style="" if is_next else "dim")
+        line.no_wrap, line.overflow = True, "ellipsis"
+        lines.append(line)
+    lines += [Text(), progress_line(report, fancy=color)]
+    if upcoming is None:
+        lines.append(Text(ALL_PASSED, style="bold green"))
+    else:
+        lines.append(Text.assemble("Next up: ", (upcoming.id, "bold"), f"  edit {folder}/{upcoming.file}; stuck? grade hint {upcoming.id}"))
+    return to_string(lines, color=color)
+
+
+def progress_line(report: Report, *, fancy: bool) -> Text:
+    """A bar of exercises passed, then "3/5 done" and the points so far."""
+    done = passed_count(report)
+    total = len(report.exercises)
+    filled = round(PROGRESS_WIDTH * done / total) if total else 0
+    line = Text() if fancy else Text("[")
+    line.append(("█" if fancy else "#") * filled, style="green")
+    line.append(("░" if fancy else ".") * (PROGRESS_WIDTH - filled), style="dim")
+    line.append("  " if fancy else "]  ")
+    line.append(f"{done}/{total} done", style="bold")
+    line.append(f"  ({report.score:g}/{report.max_score:g} points)", style="dim")
+    return line
+
+
+def render_hints(exercise_id: str, hints: tuple[str, ...], shown: int, *, revealed: bool, color: bool) -> str:
+    """``grade hint``: the hints revealed so far, the newest one standing out."""
+    lines = [Text.assemble("Hints for ", (exercise_id, "bold"), f" ({shown} of {len(hints)}):")]
+    for number, hint in enumerate(hints[:shown], start=1):
+        lines.append(Text(f"  {number}. {hint}", style="yellow" if number == shown else "dim"))
+    if not revealed:
+        lines.append(Text("No more hints: these are all of them.", style="dim"))
+    elif shown < len(hints):
+        left = len(hints) - shown
+        lines.append(Text(f"{left} more: run `grade hint {exercise_id}` again if you are still stuck.", style="dim"))
+    else:
+        lines.append(Text("That was the last hint.", style="dim"))
+    return to_string(lines, color=color)
+
+
+def _score(exercise: ExerciseResult) -> str:
+    return f"{exercise.score:g}/{exercise.max_score:g}"
+
+
+def _notes(exercise: ExerciseResult, hints_available: int) -> str:
+    notes = []
+    if exercise.hints_used:
+        notes.append(f"hints {exercise.hints_used}/{hints_available}")
+    if exercise.solution_viewed:
+        notes.append("solution seen")
+    return ", ".join(notes)
+
+
+def render_solution(exercise_id: str, source: str, *, forced: bool, color: bool) -> str:
+    """``grade show-solution``: the reference file, highlighted on a terminal, verbatim otherwise."""
+    title = Text.assemble("Reference solution for ", (exercise_id, "bold"), ":")
+    note = Text(SOLUTION_FORCED_NOTE if forced else SOLUTION_EARNED_NOTE, style="dim")
+    if not color:
+        return f"{to_string([title], color=False)}\n{source.rstrip()}\n\n{to_string([note], color=False)}"
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, highlight=False, soft_wrap=True)
+    console.print(title)
+    console.print()
+    console.print(Syntax(source.rstrip(), "python", line_numbers=True, background_color="default"))
+    console.print()
+    console.print(note)
+    return buffer.getvalue()
