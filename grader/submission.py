@@ -18,7 +18,9 @@ from grader.kit import ExerciseSpec
 MAX_FILE_BYTES = 1 << 20
 # Top-level packages a submission may not import: the kit's answers and its grader.
 FORBIDDEN_PACKAGES = ("solutions", "grader")
-FORBIDDEN_IMPORT = "{file}:{line}: imports {module}, the kit's own {what}; a submission must be the student's own code"
+FORBIDDEN_IMPORT = (
+    "{file}:{line}: imports {module}, from the kit's reference solutions or checks; a submission must be the student's own code"
+)
 
 
 class SubmissionError(Exception):
@@ -49,6 +51,13 @@ def check_folder(folder: Path) -> Path:
     if not folder.is_dir():
         raise SubmissionError(f"not a folder: {folder} (give the folder that holds the exercise files)")
     return folder.resolve()
+
+
+def require_exercise_files(folder: Path, specs: list[ExerciseSpec]) -> None:
+    """Refuse a folder that holds none of the kit's exercise files: it is not a submission."""
+    if not any((folder / spec.file).exists() or (folder / spec.file).is_symlink() for spec in specs):
+        names = ", ".join(spec.file for spec in specs[:2])
+        raise SubmissionError(f"no exercise files in {folder} (expected files such as {names})")
 
 
 def prepare(folder: Path, spec: ExerciseSpec) -> Prepared:
@@ -104,8 +113,7 @@ def forbidden_import(name: str, source: bytes) -> str:
         for module in modules:
             top = module.split(".")[0]
             if top in FORBIDDEN_PACKAGES:
-                what = "reference solutions" if top == "solutions" else "grader and checks"
-                return FORBIDDEN_IMPORT.format(file=name, line=node.lineno, module=module, what=what)
+                return FORBIDDEN_IMPORT.format(file=name, line=node.lineno, module=module)
     return ""
 
 

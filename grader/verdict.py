@@ -26,6 +26,7 @@ TIMEOUT_REASON = "the exercise was stopped after {limit:g} s of real time (its t
 SIGNAL_REASON = "the check process was killed by signal {signal} (a crash, or a resource limit)"
 EARLY_EXIT_REASON = "the check process ended early (exit code {code}) before all checks reported"
 NO_EXIT_REASON = "the check process vanished without a trace"
+FATAL_REASON = "the code raised {what} during a check, which stops the checks: the exercise scores 0"
 DUPLICATE_MESSAGE = "this check reported more than once; no result is trusted"
 MISSING_IMPLEMENTATION = "the kit declares this check but its check file does not implement it"
 NOT_STARTED_MESSAGE = "not started yet"
@@ -41,7 +42,7 @@ def judge(spec: ExerciseSpec, outcome: RawOutcome) -> ExerciseResult:
     for record in outcome.records:
         if "check" in record:
             by_id.setdefault(str(record["check"]), []).append(record)
-    failure = _violation(outcome) or _process_failure(outcome)
+    failure = _violation(outcome) or _fatal(outcome) or _process_failure(outcome)
     checks = [_judge_check(check, by_id.get(check.id, []), failure) for check in spec.checks]
     result = _exercise(spec, checks)
     result.output = outcome.output.decode("utf-8", errors="replace")
@@ -60,6 +61,14 @@ def _violation(outcome: RawOutcome) -> str:
     for record in outcome.records:
         if record.get("event") == "violation":
             return f"refused: the code tried to {record.get('what', 'do something forbidden')}"
+    return ""
+
+
+def _fatal(outcome: RawOutcome) -> str:
+    """A check in which the code tried to stop the run (SystemExit, KeyboardInterrupt, ...)."""
+    for record in outcome.records:
+        if record.get("fatal"):
+            return FATAL_REASON.format(what=str(record.get("message", "")).removeprefix("your code raised "))
     return ""
 
 

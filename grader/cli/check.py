@@ -17,7 +17,7 @@ from grader.render.github import append_step_summary
 from grader.cli.limits import limit_options
 from grader.runner.limits import Limits
 from grader.runner.sandbox import SandboxError
-from grader.submission import SubmissionError
+from grader.submission import SubmissionError, check_folder, require_exercise_files
 
 
 @main.command("check")
@@ -43,7 +43,8 @@ def check_command(
     kit = open_kit(kit_path)
     folder = path or Path("exercises")
     try:
-        exercises = kit.select(list(selected)) if selected else None
+        exercises = kit.select(list(selected)) if selected else list(kit.exercises)
+        require_exercise_files(check_folder(folder), exercises)
         report = grade_folder(folder, kit, exercises, limits)
     except (KitError, SandboxError) as exc:
         raise CannotGrade(str(exc)) from None

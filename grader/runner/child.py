@@ -10,7 +10,7 @@ import sys
 from grader.checking import blocking, context, virtual_time
 from grader.runner import channels, guard, limits
 from grader.runner.job import ExerciseJob, WorkerJob
-from grader.runner.reporter import CheckReporter
+from grader.runner.reporter import CheckReporter, make_sender
 
 PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
 
@@ -45,8 +45,8 @@ def run_exercise(job: ExerciseJob, worker: WorkerJob) -> int:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     context.set_exercise(job.exercise_file)
     sys.path.insert(0, str(job.exercise_file.parent))
-    reporter = CheckReporter(job.checks, channels.open_in_child(job.result_fd), worker.token)
-    guard.forbid_reading(list(worker.forbidden), lambda what: reporter.send({"event": "violation", "what": what}))
+    reporter = CheckReporter(job.checks, make_sender(channels.open_in_child(job.result_fd), worker.token))
+    guard.arm(list(worker.forbidden), [worker.workdir], lambda what: reporter.send({"event": "violation", "what": what}))
     limits.apply_rlimits(worker.limits)
     if worker.cap_processes_by_user:
         limits.limit_processes_by_user(worker.limits)

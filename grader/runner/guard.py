@@ -1,9 +1,11 @@
-"""A tripwire in the check process: reading the kit's reference solutions is refused and reported.
+"""A tripwire in the check process: forbidden reads, writes and imports are refused and reported.
 
-An audit hook cannot be removed from Python code, so a submission that opens or imports a
-reference solution (to re-export it as its own) is stopped at the ``open`` and the
-attempt is reported to the parent, which scores the exercise 0. It is a tripwire, not a
-wall (native code can bypass it): the bwrap sandbox hides the folder altogether.
+Audit hooks cannot be removed from Python code, so from the moment the guard is armed a
+submission that opens the kit's reference solutions, imports the kit's solutions or
+checks, or writes, deletes or renames anything outside its temporary folder is stopped at
+that call, and the attempt is reported to the parent, which scores the exercise 0. It is a
+tripwire, not a wall (native code can bypass it): the bwrap sandbox hides the solutions
+and makes everything but the temporary folder read-only.
 """
 
 from __future__ import annotations
@@ -14,21 +16,70 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-VIOLATION = "read the kit's reference solution {path}"
+READ_VIOLATION = "read the kit's reference solution {name}"
+WRITE_VIOLATION = "change a file outside its temporary folder: {path}"
+IMPORT_VIOLATION = "import {module}, the kit's own reference solutions or checks"
+FORBIDDEN_MODULES = ("solutions", "grader.default_kit")
+WRITABLE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+# Audit events that change the filesystem, and which of their arguments are paths.
+CHANGING_EVENTS = {
+    "os.remove": (0,),
+    "os.rmdir": (0,),
+    "os.rename": (0, 1),
+    "os.truncate": (0,),
+    "os.chmod": (0,),
+    "os.chown": (0,),
+    "os.mkdir": (0,),
+    "os.symlink": (1,),
+    "os.link": (1,),
+    "os.utime": (0,),
+    "shutil.rmtree": (0,),
+    "shutil.copyfile": (1,),
+    "shutil.move": (0, 1),
+}
 
 
-def forbid_reading(folders: list[Path], report: Callable[[str], None]) -> None:
-    """Refuse every ``open`` of a file inside ``folders`` from now on, reporting each attempt."""
-    roots = tuple(os.path.join(os.path.realpath(f), "") for f in folders)
-    if not roots:
-        return
+def arm(unreadable: list[Path], writable: list[Path], report: Callable[[str], None]) -> None:
+    """From now on, refuse and report what this module forbids, in this process and its forks."""
+    hidden = _roots(unreadable)
+    allowed = _roots(writable)
+
+    def refuse(what: str, error: type[Exception] = PermissionError) -> None:
+        report(what)
+        raise error(f"not allowed while grading: {what}")
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event != "open" or not args or not isinstance(args[0], (str, bytes, os.PathLike)):
-            return
-        path = os.path.realpath(os.fsdecode(args[0]))
-        if path.startswith(roots):
-            report(VIOLATION.format(path=Path(path).name))
-            raise PermissionError(f"reading {path} is not allowed while grading")
+        if event == "open" and args and _is_path(args[0]):
+            path = _real(args[0])
+            if path.startswith(hidden):
+                refuse(READ_VIOLATION.format(name=Path(path).name))
+            flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+            writing = flags & WRITE_FLAGS or (isinstance(args[1], str) and any(c in args[1] for c in "wax+"))
+            if writing and not _may_write(path, allowed):
+                refuse(WRITE_VIOLATION.format(path=path))
+        elif event in CHANGING_EVENTS:
+            for index in CHANGING_EVENTS[event]:
+                if index < len(args) and _is_path(args[index]) and not _may_write(_real(args[index]), allowed):
+                    refuse(WRITE_VIOLATION.format(path=_real(args[index])))
+        elif event == "import" and args and isinstance(args[0], str):
+            if any(args[0] == m or args[0].startswith(m + ".") for m in FORBIDDEN_MODULES):
+                refuse(IMPORT_VIOLATION.format(module=args[0]), ImportError)
 
     sys.addaudithook(hook)
+
+
+def _roots(folders: list[Path]) -> tuple[str, ...]:
+    return tuple(os.path.join(os.path.realpath(f), "") for f in folders)
+
+
+def _is_path(value: object) -> bool:
+    return isinstance(value, (str, bytes, os.PathLike))
+
+
+def _real(value: Any) -> str:
+    return os.path.realpath(os.fsdecode(value))
+
+
+def _may_write(path: str, allowed: tuple[str, ...]) -> bool:
+    return path.startswith(allowed) or path in WRITABLE_DEVICES or os.path.join(path, "") in allowed

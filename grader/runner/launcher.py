@@ -31,6 +31,7 @@ __all__ = ["Limits", "RawOutcome", "Run", "run_checks"]
 RESULT_BYTES_LIMIT = 1 << 20
 STARTUP_SECONDS = 10.0
 CHUNK = 65536
+LINGER_SECONDS = 0.5
 
 
 @dataclasses.dataclass
@@ -164,24 +165,33 @@ def _pump(
     limits: Limits,
     deadline: float,
 ) -> bool:
-    """Take every chunk until all pipes close (True) or the deadline passes (False)."""
+    """Take every chunk until all pipes close (True) or the deadline passes (False).
+
+    Once every worker has ended, pipes still open are held only by processes the
+    submission left behind; they get :data:`LINGER_SECONDS`, not the whole deadline.
+    """
     chunks: queue.Queue[tuple[_Stream, bytes]] = queue.Queue()
     for fd, stream in readers:
         threading.Thread(target=_drain, args=(fd, stream, chunks), daemon=True).start()
     open_pipes = len(readers)
+    workers = sum(stream.kind == "worker" for _, stream in readers)
     while open_pipes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return False
+            return not workers
         try:
             stream, chunk = chunks.get(timeout=min(remaining, 1.0))
         except queue.Empty:
             continue
         if chunk:
             _take(stream, chunk, outcomes, token, limits)
-        else:
-            open_pipes -= 1
-            _flush_lines(stream, outcomes, token, final=True)
+            continue
+        open_pipes -= 1
+        _flush_lines(stream, outcomes, token, final=True)
+        if stream.kind == "worker":
+            workers -= 1
+            if not workers:
+                deadline = min(deadline, time.monotonic() + LINGER_SECONDS)
     return True
 
 

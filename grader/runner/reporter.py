@@ -7,18 +7,22 @@ the verdict from what it expected and what arrived (see ``grader.verdict``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sys
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 import pytest
+from _pytest.outcomes import OutcomeException
 
 from grader.checking import blocking, virtual_time
 from grader.checking.context import NotStarted, describe_exception, student_line
 from grader.checking.feedback import Failure
 from grader.kit import CheckSpec
+from grader.runner import integrity
 
 # Taken before any student code is imported, so a submission that replaces them
 # later cannot change what this reporter writes or how it measures time.
@@ -29,22 +33,36 @@ _clock = time.perf_counter
 TIMEOUT_MESSAGE = "did not finish within {limit:g} s of real time: an infinite loop, or code that blocks forever?"
 TIMEOUT_HELP = "Look for a `while True` without an exit, or a wait that nothing ever ends."
 CRASH_HELP = "Your code raised an exception the check did not expect; the line shown is where it came from."
+MEMORY_HELP = "The check process ran out of its memory limit: look for a list or string that grows without end."
 TODO_MESSAGE = "still raises NotImplementedError: this part is a TODO"
+FATAL_HELP = "Don't exit or raise SystemExit, KeyboardInterrupt or BaseException: the checks need to keep running."
+# BaseExceptions that are part of normal asyncio or pytest life, not attempts to stop the run.
+ORDINARY_BASE_EXCEPTIONS = (asyncio.CancelledError, GeneratorExit, OutcomeException)
+
+
+def make_sender(fd: int, token: str) -> Callable[[dict[str, Any]], None]:
+    """A function that writes one signed JSON line to the result pipe."""
+
+    def send(record: dict[str, Any]) -> None:
+        _write(fd, (_dumps({"token": token, **record}) + "\n").encode())
+
+    return send
 
 
 class CheckReporter:
     """Connects pytest items to the checks declared in the kit metadata."""
 
-    def __init__(self, checks: Iterable[CheckSpec], fd: int, token: str) -> None:
-        self.specs = {spec.id: spec for spec in checks}
-        self.order = list(self.specs)
-        self.fd = fd
-        self.token = token
-        self.passed: set[str] = set()
-        self.started: dict[str, float] = {}
+    def __init__(self, checks: Iterable[CheckSpec], send: Callable[[dict[str, Any]], None]) -> None:
+        self._specs = {spec.id: spec for spec in checks}
+        self._order = list(self._specs)
+        self._send = send
+        self._passed: set[str] = set()
+        self._started: dict[str, float] = {}
+        self._fingerprint: integrity.Fingerprint | None = None
+        self._tampering_reported = False
 
     def send(self, record: dict[str, Any]) -> None:
-        _write(self.fd, (_dumps({"token": self.token, **record}) + "\n").encode())
+        self._send(record)
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "asynclings_check(id): the kit check this function implements")
@@ -53,12 +71,17 @@ class CheckReporter:
         # crashes CPython 3.11.7 ("AST constructor recursion depth mismatch").
         config.option.tbstyle = "native"
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        known = [item for item in items if self.check_id(item) in self.specs]
-        known.sort(key=lambda item: self.order.index(self.check_id(item)))
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        known = [item for item in items if self.check_id(item) in self._specs]
+        known.sort(key=lambda item: self._order.index(self.check_id(item)))
         for item in known:
-            item.add_marker(pytest.mark.timeout(self.specs[self.check_id(item)].timeout))
+            item.add_marker(pytest.mark.timeout(self._specs[self.check_id(item)].timeout))
         items[:] = known
+        # MUST be taken here: after the checks are imported, before any student code is.
+        watched = [*(getattr(item, "module", None) for item in known), CheckReporter, integrity.Fingerprint]
+        modules = integrity.modules_of(w for w in watched if w is not None)
+        modules += [m for name, m in sys.modules.items() if name.startswith("grader.checking") and m not in modules]
+        self._fingerprint = integrity.Fingerprint(modules, config, watched_objects=[self])
 
     @staticmethod
     def check_id(item: pytest.Item) -> str:
@@ -66,11 +89,11 @@ class CheckReporter:
         return str(marker.args[0]) if marker and marker.args else ""
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        spec = self.specs[self.check_id(item)]
+        spec = self._specs[self.check_id(item)]
         blocking.reset()
         virtual_time.reset()
-        self.started[spec.id] = _clock()
-        unmet = [self.specs[dep].name for dep in spec.depends if dep not in self.passed]
+        self._started[spec.id] = _clock()
+        unmet = [self._specs[dep].name for dep in spec.depends if dep not in self._passed]
         if unmet:
             pytest.skip(f"skipped: needs “{unmet[0]}” to pass first")
 
@@ -78,51 +101,65 @@ class CheckReporter:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
         report = yield
         if call.when == "call" or (call.when == "setup" and not report.passed):
-            record = self.outcome(self.specs[self.check_id(item)], call)
+            record = self.outcome(self._specs[self.check_id(item)], call)
             if record["status"] == "passed":
-                self.passed.add(record["check"])
+                self._passed.add(record["check"])
             self.send(record)
+            self.report_tampering()
         return report
+
+    def pytest_sessionfinish(self) -> None:
+        self.report_tampering()
+
+    def report_tampering(self) -> None:
+        """Tell the parent, once, if anything the verdict relies on was replaced."""
+        if self._fingerprint is None or self._tampering_reported:
+            return
+        changes = self._fingerprint.changes()
+        if changes:
+            self._tampering_reported = True
+            self.send({"event": "violation", "what": integrity.describe(changes)})
 
     def outcome(self, spec: CheckSpec, call: pytest.CallInfo[None]) -> dict[str, Any]:
         record: dict[str, Any] = {"check": spec.id, "status": "passed", "message": "", "help": ""}
-        elapsed = _clock() - self.started.get(spec.id, _clock())
+        elapsed = _clock() - self._started.get(spec.id, _clock())
         excinfo = call.excinfo
         if excinfo is not None:
             record.update(self.describe_failure(excinfo))
         if elapsed > spec.timeout and record["status"] != "skipped":
             record.update(status="failed", message=TIMEOUT_MESSAGE.format(limit=spec.timeout), help=TIMEOUT_HELP)
-        if record["status"] == "failed":
+        if record["status"] == "failed" and record.pop("judged", False):
             record.update(self.blocking_explanation())
         return record
 
     def describe_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> dict[str, Any]:
         exc = excinfo.value
+        source = student_line(excinfo.tb)
+        where = source and source.to_json()
         if isinstance(exc, pytest.skip.Exception):
             return {"status": "skipped", "message": str(exc.msg)}
-        source = student_line(excinfo.tb)
         if isinstance(exc, Failure):
-            source = exc.source or source
             return {
                 "status": "failed",
                 "message": exc.rationale,
                 "help": exc.help,
                 "todo": isinstance(exc, NotStarted),
                 "timeline": [span.to_json() for span in exc.timeline],
-                "source": source and source.to_json(),
+                "source": (exc.source and exc.source.to_json()) or where,
+                "judged": True,
             }
         if isinstance(exc, pytest.fail.Exception) and "Timeout" in str(exc):
-            return {"status": "failed", "message": "timed out", "help": TIMEOUT_HELP}
+            return {"status": "failed", "message": "timed out", "help": TIMEOUT_HELP, "judged": True}
+        if not isinstance(exc, (Exception, *ORDINARY_BASE_EXCEPTIONS)):
+            # SystemExit, KeyboardInterrupt, bare BaseException: an attempt to stop the run.
+            message = f"your code raised {describe_exception(exc)}"
+            return {"status": "failed", "message": message, "help": FATAL_HELP, "fatal": True, "source": where}
         if isinstance(exc, NotImplementedError):
-            return {"status": "failed", "message": TODO_MESSAGE, "todo": True, "source": source and source.to_json()}
-        if source is not None:
-            return {
-                "status": "failed",
-                "message": f"your code raised {describe_exception(exc)}",
-                "help": CRASH_HELP,
-                "source": source.to_json(),
-            }
-        return {"status": "failed", "message": describe_exception(exc)}
+            return {"status": "failed", "message": TODO_MESSAGE, "todo": True, "source": where}
+        help = MEMORY_HELP if isinstance(exc, MemoryError) else CRASH_HELP
+        if source is not None or isinstance(exc, MemoryError):
+            return {"status": "failed", "message": f"your code raised {describe_exception(exc)}", "help": help, "source": where}
+        return {"status": "failed", "message": describe_exception(exc), "judged": True}
 
     def blocking_explanation(self) -> dict[str, Any]:
         found = blocking.records()

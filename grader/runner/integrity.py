@@ -1,0 +1,88 @@
+"""A tripwire: what the grader relies on inside a check process, fingerprinted before student code runs.
+
+A submission runs in the same process as pytest and the checks, so it can replace
+``Function.runtest``, register a plugin that swallows failures, or rebind a check's
+helpers. None of that can be prevented from inside the process; all of it can be
+*noticed*: the fingerprint taken before the student's module is imported is compared
+after every check, and any difference is reported to the parent, which scores the
+exercise 0. (SECURITY.md: a tripwire, not a wall.)
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Iterable
+from typing import Any
+
+import _pytest.python
+import _pytest.reports
+import _pytest.runner
+import pluggy
+import pytest
+
+# Attributes of pytest's machinery that decide whether a check passed.
+PYTEST_INTERNALS: tuple[tuple[object, str], ...] = (
+    (_pytest.python.Function, "runtest"),
+    (_pytest.python.Function, "setup"),
+    (_pytest.runner.CallInfo, "from_call"),
+    (_pytest.runner, "call_and_report"),
+    (_pytest.runner, "call_runtest_hook"),
+    (_pytest.runner, "runtestprotocol"),
+    (_pytest.runner, "check_interactive_exception"),
+    (_pytest.reports.TestReport, "from_item_and_call"),
+    (pluggy.PluginManager, "register"),
+    (pluggy.HookCaller, "__call__"),
+)
+
+
+class Fingerprint:
+    """Identities of functions and classes that must not change while the checks run."""
+
+    def __init__(
+        self, modules: Iterable[types.ModuleType], config: pytest.Config, watched_objects: Iterable[object] = ()
+    ) -> None:
+        self.config = config
+        self.modules = list(modules)
+        self.objects = list(watched_objects)
+        self.expected = self._take()
+
+    def _take(self) -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for owner, name in PYTEST_INTERNALS:
+            seen[f"pytest {getattr(owner, '__name__', owner)}.{name}"] = id(inspect.getattr_static(owner, name, None))
+        for module in self.modules:
+            for name, value in list(vars(module).items()):
+                if callable(value) or isinstance(value, type):
+                    seen[f"{module.__name__}.{name}"] = id(value)
+                if isinstance(value, type) and value.__module__ == module.__name__:
+                    for attribute, member in list(vars(value).items()):
+                        seen[f"{module.__name__}.{name}.{attribute}"] = id(member)
+        for item in self.objects:
+            for name in {*dir(type(item)), *vars(item)}:
+                value = inspect.getattr_static(item, name, None)
+                if callable(value) or isinstance(value, (staticmethod, classmethod)):
+                    seen[f"{type(item).__name__}().{name}"] = id(value)
+        seen["pytest plugins"] = hash(frozenset(id(p) for p in self.config.pluginmanager.get_plugins()))
+        return seen
+
+    def changes(self) -> list[str]:
+        """What differs from the fingerprint, by name (empty when nothing was touched)."""
+        now = self._take()
+        return sorted(name for name, identity in self.expected.items() if now.get(name) != identity)
+
+
+def describe(changes: list[str]) -> str:
+    first = changes[0]
+    more = f" (and {len(changes) - 1} more)" if len(changes) > 1 else ""
+    return f"tamper with the grader's checks or machinery: {first} was replaced{more}"
+
+
+def modules_of(objects: Iterable[Any]) -> list[types.ModuleType]:
+    """The modules that define ``objects`` (used to fingerprint the checks and their helpers)."""
+    found: list[types.ModuleType] = []
+    for item in objects:
+        module = inspect.getmodule(item)
+        if module is not None and module not in found:
+            found.append(module)
+    return found

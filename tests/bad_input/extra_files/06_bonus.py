@@ -1,0 +1,2 @@
+async def bonus():
+    return "not an exercise of the kit"

@@ -1,0 +1,11 @@
+import asyncio
+
+# Café: saved as Latin-1, not UTF-8
+
+
+async def run_sequentially(worker, jobs):
+    return [await worker(name, delay) for name, delay in jobs]
+
+
+async def run_concurrently(worker, jobs):
+    return await asyncio.gather(*(worker(name, delay) for name, delay in jobs))

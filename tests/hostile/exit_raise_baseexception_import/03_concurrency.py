@@ -1,0 +1,11 @@
+"""Hostile: `raise BaseException("escape")` while the checks import the file, hoping an early end reads as success."""
+
+raise BaseException("escape")
+
+
+async def run_sequentially(worker, jobs):
+    return []
+
+
+async def run_concurrently(worker, jobs):
+    return []

@@ -1,0 +1,12 @@
+"""Hostile: `sys.exit(0)` while the checks import the file, hoping an early end reads as success."""
+import sys
+
+sys.exit(0)
+
+
+async def run_sequentially(worker, jobs):
+    return []
+
+
+async def run_concurrently(worker, jobs):
+    return []

@@ -1,0 +1,15 @@
+"""Hostile: run_sequentially is right; run_concurrently starts a `sleep` beside it, then spins
+forever without awaiting. The `sleep` (its argument marks it) shows whether the whole process
+group died at the limit."""
+import subprocess
+
+
+async def run_sequentially(worker, jobs):
+    return [await worker(name, delay) for name, delay in jobs]
+
+
+async def run_concurrently(worker, jobs):
+    subprocess.Popen(["sleep", "1000.42425"])
+    spins = 0
+    while True:
+        spins += 1

@@ -1,0 +1,160 @@
+"""Hostile submissions, each graded in every sandbox mode against its expected verdict.
+
+Each folder ``tests/hostile/<scenario>/`` is a submission whose ``03_concurrency.py``
+tries to forge a result, escape its copy, or exhaust the machine, plus the files it drops
+beside itself, and an ``expected.json``:
+
+- ``why``; ``max_score``: the exercise never scores more (0 for forgeries of the result;
+  for forgeries of the machinery, what the same code honestly scores without them);
+- ``status``, ``message_contains`` (case-insensitive, in the exercise's or a check's
+  message; or one such text per sandbox mode), ``output_truncated``: optional;
+- ``wall_seconds``: the most the grading may take, with its time limit (``timeout``, default
+  :data:`TIMEOUT`);
+- ``other_exercise_graded``: a right answer to :data:`COMPANION` sits beside it, and must
+  still pass;
+- ``env``: variables set in the grader's environment (``{folder}`` is the submission);
+- ``home_canary``: a file the submission tries to create in home folders;
+- ``stray_files``: names it writes into the temporary folder's parent (removed after);
+- ``child_uid_not_root``: when the grader runs as root, the checks must not (the
+  submission prints its uid and its user namespace's uid map);
+
+Every scenario also asserts that the student's folder is unchanged byte for byte, and
+that no process the submission started (marked, see ``hostile_helpers``) outlives grading.
+The submission is graded from a temporary copy, with the working folder set to it, as a
+teacher running ``grade .`` would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.grading import grade_folder
+from grader.kit import Kit
+from grader.model import ExerciseResult, Report
+from grader.runner.limits import Limits
+
+from .conftest import ROOT
+from .hostile_helpers import load_expected, marked_processes, strays_after, tree_digest
+
+try:
+    import pwd
+except ImportError:  # Windows
+    pwd = None  # type: ignore[assignment]
+
+HOSTILE = ROOT / "tests" / "hostile"
+SCENARIOS = sorted(path.parent for path in HOSTILE.glob("*/expected.json"))
+EXERCISE = "03_concurrency"
+COMPANION = "01_coroutines"
+TIMEOUT = 2.0
+SANDBOXES = ["process", "bwrap"]
+UID_LINE = "HOSTILE-UID "
+
+
+def limits_for(sandbox: str, timeout: float) -> Limits:
+    """The limits of a hostile run in ``sandbox`` mode, or a skip where that mode cannot run."""
+    if sandbox == "bwrap" and shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    return Limits(timeout=timeout, sandbox=sandbox)
+
+
+def submission_copy(scenario: Path, target: Path, kit: Kit, companion: bool) -> Path:
+    """The scenario's files (not its expected.json) in ``target``, with the companion's right answer."""
+    shutil.copytree(scenario, target, ignore=shutil.ignore_patterns("expected.json"))
+    if companion:
+        spec = kit.exercise(COMPANION)
+        shutil.copyfile(spec.solution, target / spec.file)
+    return target
+
+
+def home_folders() -> set[Path]:
+    homes = {Path.home()}
+    if pwd is not None:
+        try:
+            homes.add(Path(pwd.getpwuid(os.geteuid()).pw_dir))
+        except KeyError:
+            pass
+    return homes
+
+
+def running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def child_uid(output: str) -> int | None:
+    """The uid the checks ran as, as they saw it (printed by the submission).
+
+    As root, both sandbox modes run the checks in a user namespace as uid 65534: they hold
+    no capabilities outside it (cannot raise their limits), though the kernel still maps
+    them to root's uid for file access (SECURITY.md says so, and what stops writes).
+    """
+    line = next((line for line in output.splitlines() if line.startswith(UID_LINE)), None)
+    if line is None:
+        return None
+    seen = json.loads(line[len(UID_LINE) :])
+    assert seen["uid_map"].split()[:1] == ["65534"], seen
+    return int(seen["uid"])
+
+
+def messages(exercise: ExerciseResult) -> str:
+    return "\n".join([exercise.message, *(check.message for check in exercise.checks)]).lower()
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[path.name for path in SCENARIOS])
+def test_hostile_submission(
+    scenario: Path, sandbox: str, kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = load_expected(scenario)
+    limits = limits_for(sandbox, expected.get("timeout", TIMEOUT))
+    companion = bool(expected.get("other_exercise_graded"))
+    folder = submission_copy(scenario, tmp_path / "submission", kit, companion)
+    monkeypatch.chdir(folder)
+    for name, value in expected.get("env", {}).items():
+        monkeypatch.setenv(name, value.format(folder=folder))
+    canaries = [home / expected["home_canary"] for home in home_folders()] if "home_canary" in expected else []
+    stray_files = [Path(tempfile.gettempdir(), name) for name in expected.get("stray_files", [])]
+    stray_files = [path for path in stray_files if not path.exists()]
+    before, processes_before = tree_digest(folder), marked_processes()
+    started = time.monotonic()
+    try:
+        report = grade_folder(folder, kit, kit.select([COMPANION, EXERCISE] if companion else [EXERCISE]), limits)
+    finally:
+        elapsed = time.monotonic() - started
+        strays = strays_after(processes_before)
+        written = [path for path in canaries if path.exists()]
+        for path in [*written, *stray_files]:
+            path.unlink(missing_ok=True)
+
+    assert_verdict(report, expected, sandbox)
+    assert tree_digest(folder) == before, "the student's folder was changed"
+    assert not strays, f"processes left running: {sorted(strays)}"
+    assert not written, f"the submission wrote {written}"
+    assert elapsed <= expected["wall_seconds"], f"grading took {elapsed:.1f} s"
+
+
+def assert_verdict(report: Report, expected: dict[str, Any], sandbox: str) -> None:
+    exercise = next(e for e in report.exercises if e.id == EXERCISE)
+    assert "\n" not in exercise.message, exercise.message
+    assert exercise.score <= expected["max_score"], (exercise.score, exercise.message)
+    if "status" in expected:
+        assert exercise.status.value == expected["status"], exercise.message
+    if "message_contains" in expected:
+        wanted = expected["message_contains"]
+        wanted = wanted[sandbox] if isinstance(wanted, dict) else wanted
+        assert wanted.lower() in messages(exercise), messages(exercise)
+    if "output_truncated" in expected:
+        assert exercise.output_truncated == expected["output_truncated"]
+    if expected.get("other_exercise_graded"):
+        other = next(e for e in report.exercises if e.id == COMPANION)
+        assert other.score == other.max_score, (other.status, other.message)
+    if expected.get("child_uid_not_root") and running_as_root():
+        assert child_uid(exercise.output) not in (None, 0), exercise.output[:500]
+    assert report.sandbox == sandbox, f"the report says the {report.sandbox!r} sandbox ran"
