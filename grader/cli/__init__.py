@@ -81,3 +81,4 @@ def main() -> None:
 from grader.cli import check  # noqa: E402,F401
 from grader.cli import gradescope  # noqa: E402,F401
 from grader.cli import student, watch  # noqa: E402,F401
+from grader.cli import batch  # noqa: E402,F401

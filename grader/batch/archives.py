@@ -1,0 +1,204 @@
+"""Safe extraction of the archives students upload (``.zip``, ``.tar.gz``, ``.tgz``, ``.tar``).
+
+An archive is checked as a whole before anything is written: a member that would land
+outside the destination (``../``, an absolute name, a drive letter), a link or device,
+too many members, too many bytes or a suspicious compression ratio rejects the archive
+with an :class:`ArchiveProblem` that says why. Only the members the finder can use are
+written (``.py`` files and nested archives), and every byte written is counted again,
+so a header that lies about sizes cannot fill the disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+WANTED_SUFFIXES = (".py", *ARCHIVE_SUFFIXES)
+CHUNK = 64 * 1024
+
+UNSAFE_NAME = "member {name!r} would be written outside the archive's folder; the archive was not extracted"
+LINK_MEMBER = "member {name!r} is a link or a special file; the archive was not extracted"
+TOO_MANY = "{count} members is more than the limit of {limit}; the archive was not extracted"
+TOO_BIG = "unpacks to more than {limit} MiB (a zip bomb?); the archive was not extracted"
+RATIO = "member {name!r} expands {ratio:.0f} times (a zip bomb?); the archive was not extracted"
+UNREADABLE = "not a readable archive ({reason})"
+EMPTY = "the archive is empty"
+
+
+class ArchiveProblem(Exception):
+    """An archive that was refused or could not be read; the message says why, in one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveLimits:
+    """What one archive may hold before it is refused as hostile."""
+
+    members: int = 10_000
+    total_bytes: int = 256 << 20
+    ratio: float = 200.0
+    ratio_floor: int = 1 << 20  # small members may compress well; only large ones are judged
+
+
+@dataclasses.dataclass(frozen=True)
+class _Member:
+    name: str
+    size: int
+    packed: int
+    regular: bool
+    folder: bool
+
+
+def is_archive(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def archive_stem(name: str) -> str:
+    """``alice.tar.gz`` → ``alice``: the name without its archive suffix."""
+    lowered = name.lower()
+    for suffix in ARCHIVE_SUFFIXES:
+        if lowered.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def extract(archive: Path, destination: Path, limits: ArchiveLimits | None = None) -> list[Path]:
+    """Extract the useful members of ``archive`` into ``destination`` (a folder of its own).
+
+    Returns the files written, sorted. On any problem nothing is left in ``destination``.
+    """
+    limits = limits or ArchiveLimits()
+    try:
+        if archive.name.lower().endswith(".zip"):
+            return _extract_zip(archive, destination, limits)
+        return _extract_tar(archive, destination, limits)
+    except ArchiveProblem:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, RuntimeError, ValueError) as exc:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise ArchiveProblem(UNREADABLE.format(reason=_reason(exc))) from None
+
+
+def _extract_zip(archive: Path, destination: Path, limits: ArchiveLimits) -> list[Path]:
+    with zipfile.ZipFile(archive) as bundle:
+        members = [_zip_member(info) for info in bundle.infolist()]
+        _vet(members, limits)
+        budget = _Budget(limits.total_bytes)
+        written = []
+        for info, member in zip(bundle.infolist(), members, strict=True):
+            if _wanted(member):
+                with bundle.open(info) as source:
+                    written.append(_write(source, destination, member, budget))
+    return sorted(written)
+
+
+def _zip_member(info: zipfile.ZipInfo) -> _Member:
+    kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver recorded no file type
+    special = kind not in (0, stat.S_IFREG, stat.S_IFDIR)
+    return _Member(info.filename, info.file_size, info.compress_size, not info.is_dir() and not special, info.is_dir())
+
+
+def _extract_tar(archive: Path, destination: Path, limits: ArchiveLimits) -> list[Path]:
+    with tarfile.open(archive, "r:*") as bundle:
+        infos = _tar_members(bundle, limits)
+        # A tar compresses as a whole: each member is judged by the whole archive's ratio.
+        total = sum(i.size for i in infos)
+        share = archive.stat().st_size / max(total, 1)
+        members = [_Member(i.name, i.size, round(i.size * share), i.isfile(), i.isdir()) for i in infos]
+        _vet(members, limits)
+        budget = _Budget(limits.total_bytes)
+        written = []
+        for info, member in zip(infos, members, strict=True):
+            if _wanted(member):
+                source = bundle.extractfile(info)
+                assert source is not None  # a regular file always has a stream
+                with source:
+                    written.append(_write(source, destination, member, budget))
+    return sorted(written)
+
+
+def _tar_members(bundle: tarfile.TarFile, limits: ArchiveLimits) -> list[tarfile.TarInfo]:
+    """The members, read one by one so that a huge count or size stops before it is all unpacked."""
+    infos = []
+    total = 0
+    for info in bundle:
+        infos.append(info)
+        total += info.size
+        if len(infos) > limits.members:
+            raise ArchiveProblem(TOO_MANY.format(count=f"more than {limits.members}", limit=limits.members))
+        if total > limits.total_bytes:
+            raise ArchiveProblem(TOO_BIG.format(limit=limits.total_bytes >> 20))
+    return infos
+
+
+def _vet(members: list[_Member], limits: ArchiveLimits) -> None:
+    if not members:
+        raise ArchiveProblem(EMPTY)
+    if len(members) > limits.members:
+        raise ArchiveProblem(TOO_MANY.format(count=len(members), limit=limits.members))
+    total = 0
+    for member in members:
+        if not safe_name(member.name):
+            raise ArchiveProblem(UNSAFE_NAME.format(name=member.name))
+        if not member.regular and not member.folder:
+            raise ArchiveProblem(LINK_MEMBER.format(name=member.name))
+        total += member.size
+        if total > limits.total_bytes:
+            raise ArchiveProblem(TOO_BIG.format(limit=limits.total_bytes >> 20))
+        if member.size > limits.ratio_floor and member.size > limits.ratio * max(member.packed, 1):
+            raise ArchiveProblem(RATIO.format(name=member.name, ratio=member.size / max(member.packed, 1)))
+
+
+def safe_name(name: str) -> bool:
+    """True when ``name`` stays inside the folder it is extracted into, on any platform."""
+    unified = name.replace("\\", "/")
+    if not unified or unified.startswith("/") or (len(unified) > 1 and unified[1] == ":") or "\0" in unified:
+        return False
+    return ".." not in PurePosixPath(unified).parts
+
+
+def _wanted(member: _Member) -> bool:
+    return member.regular and member.name.lower().endswith(WANTED_SUFFIXES)
+
+
+class _Budget:
+    """The bytes an archive may still write: headers can lie, so what is written is counted."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.left = total
+
+    def spend(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise ArchiveProblem(TOO_BIG.format(limit=self.total >> 20))
+
+
+def _write(source: IO[bytes], destination: Path, member: _Member, budget: _Budget) -> Path:
+    target = destination.joinpath(*_parts(member.name))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as sink:
+        for chunk in _chunks(source):
+            budget.spend(len(chunk))
+            sink.write(chunk)
+    return target
+
+
+def _parts(name: str) -> list[str]:
+    return [part for part in PurePosixPath(name.replace("\\", "/")).parts if part not in ("", ".")]
+
+
+def _chunks(source: IO[bytes]) -> Iterator[bytes]:
+    while chunk := source.read(CHUNK):
+        yield chunk
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,303 @@
+"""Grade a class: find every student's files, grade them in parallel, stream each result to disk.
+
+Each submission is graded by :func:`grader.grading.grade_folder`, which runs it in an
+isolated worker process of its own; a pool of threads here only waits on those. Students
+whose files are identical share one grading, a student whose stored record has the same
+content key is not graded again (unless ``force``), and each record is written the moment
+it is known, so Ctrl-C stops the run and keeps what is done. The gradebook is then
+rebuilt from the records on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from grader.batch.archives import ArchiveLimits
+from grader.batch.cache import kit_fingerprint, submission_key
+from grader.batch.finder import Located, Student, discover, locate, materialise
+from grader.batch.flags import Reference, file_flags, report_flags
+from grader.batch.gradebook import build_gradebook
+from grader.batch.overrides import Override
+from grader.batch.progress import BatchProgress
+from grader.batch.record import StudentRecord, slug, stable_report
+from grader.batch.roster import Roster
+from grader.batch.shard import Shard
+from grader.batch.store import ExerciseColumn, Layout, Manifest, StoreError
+from grader.grading import grade_folder
+from grader.kit import ExerciseSpec, Kit
+from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report
+from grader.runner import processes
+from grader.runner.limits import Limits
+from grader.submission import MAX_FILE_BYTES
+
+NO_FILES = "no exercise files found in {where}"
+UNREADABLE = "the submission could not be read: {error}"
+GRADER_FAILED = "the grader failed on this submission: {error}"
+NOT_A_FOLDER = "submissions must be a folder of student folders and archives: {path}"
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchOptions:
+    """What to grade, against which kit, and how."""
+
+    submissions: Path
+    outdir: Path
+    kit: Kit
+    exercises: list[ExerciseSpec]
+    command: list[str] = dataclasses.field(default_factory=list)  # the options a student's rerun needs
+    limits: Limits = Limits()
+    jobs: int = 1
+    roster: Roster | None = None
+    overrides: list[Override] = dataclasses.field(default_factory=list)
+    shard: Shard | None = None
+    force: bool = False
+    archive_limits: ArchiveLimits = ArchiveLimits()
+
+
+@dataclasses.dataclass
+class BatchSummary:
+    students: int = 0
+    graded: int = 0
+    reused: int = 0
+    interrupted: bool = False
+    ignored: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class _Pending:
+    """A student whose files are found and copied, waiting for a verdict."""
+
+    student: Student
+    located: Located
+    key: str
+    flags: list[str]
+    own: dict[str, str]
+    folder: Path
+
+    def record(self, report: Report) -> StudentRecord:
+        flags = self.flags + report_flags(report)
+        return StudentRecord(
+            student=self.student.id,
+            name=self.student.name,
+            key=self.key,
+            report=report,
+            sources=self.student.sources,
+            files=dict(self.located.origins),
+            notes=self.located.problems + self.located.notes,
+            flags=sorted(set(flags)),
+            own=self.own,
+        )
+
+
+class BatchError(Exception):
+    """The batch cannot start: bad submissions folder or output folder."""
+
+
+def run_batch(options: BatchOptions, progress: BatchProgress) -> BatchSummary:
+    """Grade every student of ``options.submissions`` (or of its shard) into ``options.outdir``."""
+    if not options.submissions.is_dir():
+        raise BatchError(NOT_A_FOLDER.format(path=options.submissions))
+    layout = Layout(options.outdir)
+    try:
+        layout.create()
+    except StoreError as exc:
+        raise BatchError(str(exc)) from None
+    discovery = discover(options.submissions, options.roster, skip=layout.root)
+    students = [s for s in discovery.students if options.shard is None or options.shard.contains(s.id)]
+    layout.write_manifest(_manifest(options))
+    _prune(layout, {slug(s.id) for s in students})
+    summary = BatchSummary(students=len(students), ignored=discovery.ignored)
+    batch = _Batch(options, layout)
+    progress.start(len(students))
+    try:
+        groups = batch.prepare_all(students, progress, summary)
+        summary.interrupted = not batch.grade_all(groups, progress, summary)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        progress.stop()
+    if summary.interrupted:
+        done = set(layout.slugs()) & {slug(s.id) for s in students}
+        summary.graded = len(done) - summary.reused
+    build_gradebook(layout)
+    return summary
+
+
+class _Batch:
+    """The state one run shares between its preparation and its grading threads."""
+
+    def __init__(self, options: BatchOptions, layout: Layout) -> None:
+        self.options = options
+        self.layout = layout
+        self.reference = Reference(options.kit)
+        self.fingerprint = kit_fingerprint(options.kit)
+        # One check process per submission at a time: the parallelism is across submissions.
+        self.limits = dataclasses.replace(options.limits, parallel=1)
+        # A submission's code must not see the others' files, nor the gradebook.
+        self.hidden = _hideable(options.submissions, layout.root)
+        self.stop = threading.Event()
+
+    def prepare_all(self, students: list[Student], progress: BatchProgress, summary: BatchSummary) -> list[list[_Pending]]:
+        """Find everyone's files; reuse stored records that match; group the rest by content."""
+        groups: dict[str, list[_Pending]] = {}
+        for student in students:
+            try:
+                pending = self.prepare(student)
+            except OSError as exc:  # an unreadable upload costs its student, not the batch
+                pending = self.prepare(student, Located(notes=[UNREADABLE.format(error=exc)]))
+            stored = None if self.options.force else self.layout.read_record(slug(student.id))
+            if stored is not None and stored.key == pending.key:
+                record = pending.record(stored.report)
+                if record.to_json() != stored.to_json():
+                    self.layout.write_record(record)
+                summary.reused += 1
+                progress.advance(f"{_line(record)}  (reused)")
+            else:
+                # An outdated result must not outlive an interrupted run as if it were current.
+                self.layout.record_path(slug(student.id)).unlink(missing_ok=True)
+                groups.setdefault(pending.key, []).append(pending)
+        return list(groups.values())
+
+    def prepare(self, student: Student, located: Located | None = None) -> _Pending:
+        """Find (unless ``located`` is given) and copy the student's files; flag what they show."""
+        work = self.layout.work / slug(student.id)
+        if located is None:
+            shutil.rmtree(work / "extracted", ignore_errors=True)
+            located = locate(student, self.options.exercises, self.reference, work / "extracted", self.options.archive_limits)
+        folder = self.layout.submission(slug(student.id))
+        digests = materialise(located, folder)
+        key = submission_key(self.fingerprint, self.verdict_options(), digests)
+        sources = {spec: path.read_bytes() for spec, path in located.files.items() if path.stat().st_size <= MAX_FILE_BYTES}
+        flags, own = file_flags(self.reference, sources)
+        if located.problems:
+            flags.append("archive_rejected")
+        if not located.files:
+            flags.append("no_exercise_files")
+            located.problems.append(NO_FILES.format(where=", ".join(student.sources)))
+        if self.options.roster and self.options.roster.get(student.id) is None:
+            flags.append("not_on_roster")
+        return _Pending(student, located, key, flags, own, folder)
+
+    def verdict_options(self) -> dict[str, object]:
+        """The options that can change a verdict (not how many run at once)."""
+        limits = {k: v for k, v in self.limits.to_json().items() if k != "parallel"}
+        return {"exercises": [s.id for s in self.options.exercises], **limits}
+
+    def grade_all(self, groups: list[list[_Pending]], progress: BatchProgress, summary: BatchSummary) -> bool:
+        """Grade each group once, in parallel; False when interrupted (what is done is kept)."""
+        pool = ThreadPoolExecutor(max_workers=self.options.jobs, thread_name_prefix="grade")
+        futures: list[Future[list[str]]] = [pool.submit(self.grade_group, group) for group in groups]
+        try:
+            for future in as_completed(futures):
+                for line in future.result():
+                    summary.graded += 1
+                    progress.advance(line)
+        except KeyboardInterrupt:
+            self.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            _kill_workers()
+            return False
+        finally:
+            pool.shutdown(wait=True)
+        return True
+
+    def grade_group(self, group: list[_Pending]) -> list[str]:
+        """Grade the first of students with identical files; write a record for each of them."""
+        if self.stop.is_set():
+            return []
+        first = group[0]
+        try:
+            report = grade_folder(first.folder, self.options.kit, self.options.exercises, self.limits, self.hidden)
+            failed = False
+        except Exception as exc:  # a fault of the grader must cost one student, not the batch
+            report = _failed_report(self.options.kit, self.options.exercises, exc)
+            failed = True
+        if self.stop.is_set():
+            return []  # killed by the interrupt: not this submission's verdict
+        stable = stable_report(report, str(first.folder.resolve()), "")
+        lines = []
+        for pending in group:
+            copy = Report.from_json(stable.to_json())
+            copy.submission = pending.folder.relative_to(self.layout.root).as_posix()
+            record = pending.record(copy)
+            if failed:
+                record.flags = sorted({*record.flags, "grader_error"})
+            self.layout.write_record(record)
+            lines.append(_line(record))
+        return lines
+
+
+def _hideable(*folders: Path) -> tuple[Path, ...]:
+    """The folders that can be hidden from checks without hiding the checks' own run or Python."""
+    needed = [Path(tempfile.gettempdir()).resolve(), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+    resolved = [folder.resolve() for folder in folders]
+    return tuple(f for f in resolved if not any(n == f or f in n.parents for n in needed))
+
+
+def _line(record: StudentRecord) -> str:
+    flags = f"  {' '.join(record.flags)}" if record.flags else ""
+    return f"{record.student}  {record.report.score:g}/{record.report.max_score:g}{flags}"
+
+
+def _failed_report(kit: Kit, exercises: list[ExerciseSpec], error: Exception) -> Report:
+    message = GRADER_FAILED.format(error=f"{type(error).__name__}: {error}")
+    results = [
+        ExerciseResult(
+            spec.id,
+            spec.title,
+            ExerciseStatus.ERROR,
+            0.0,
+            spec.max_score,
+            [CheckResult(c.id, c.name, CheckStatus.ERROR, 0.0, c.points, message=message) for c in spec.checks],
+            message=message,
+            file=spec.file,
+        )
+        for spec in exercises
+    ]
+    return Report(exercises=results, kit=kit.name)
+
+
+def _manifest(options: BatchOptions) -> Manifest:
+    return Manifest(
+        kit=options.kit.name,
+        kit_title=options.kit.title,
+        fingerprint=kit_fingerprint(options.kit),
+        exercises=[ExerciseColumn(s.id, s.title, s.max_score) for s in options.exercises],
+        command=options.command,
+        roster=options.roster.to_json() if options.roster else None,
+        overrides=[o.to_json() for o in options.overrides],
+        shard=str(options.shard) if options.shard else None,
+    )
+
+
+def _prune(layout: Layout, current: set[str]) -> None:
+    """Remove what earlier runs left for students who are not part of this one."""
+    for stale in set(layout.slugs()) - current:
+        layout.record_path(stale).unlink(missing_ok=True)
+        shutil.rmtree(layout.work / stale, ignore_errors=True)
+
+
+def _kill_workers() -> None:
+    """Kill the worker sessions this process started, so an interrupt does not wait for them."""
+    for pid in _children(os.getpid()):
+        processes.kill_tree(pid)
+
+
+def _children(parent: int) -> list[int]:
+    """Pids whose parent is ``parent`` (Linux; elsewhere the workers end at their own limits)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and int(fields[1]) == parent:
+            children.append(int(stat.parent.name))
+    return children

@@ -1,0 +1,116 @@
+"""``grade batch SUBMISSIONS -o OUTDIR`` and ``grade merge OUTDIR... -o OUT``: a whole class at once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from grader.batch import BatchError, BatchOptions, MergeError, merge_outputs, run_batch
+from grader.batch.overrides import OverrideError, load_overrides
+from grader.batch.progress import make_progress
+from grader.batch.roster import RosterError, load_roster
+from grader.batch.shard import ShardError, parse_shard
+from grader.batch.store import StoreError
+from grader.cli import CannotGrade, kit_option, main, open_kit
+from grader.cli.limits import DEFAULTS, limit_options
+from grader.kit import KitError
+from grader.runner.limits import Limits, MiB
+from grader.runner.sandbox import SandboxError, detect, resolve
+
+EXIT_INTERRUPTED = 130
+# How each limit is spelled on the command line, and its unit there.
+LIMIT_FLAGS = {
+    "timeout": ("--timeout", 1),
+    "cpu_seconds": ("--cpu-seconds", 1),
+    "memory_bytes": ("--memory-mb", MiB),
+    "processes": ("--max-processes", 1),
+    "file_bytes": ("--file-size-mb", MiB),
+    "output_bytes": ("--output-kb", 1024),
+    "sandbox": ("--sandbox", None),
+}
+INTERRUPTED = "Interrupted: {done} of {total} students have a result in {outdir}; run the same command again to grade the rest."
+
+
+@main.command("batch")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the gradebook, feedback and class report.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Submissions graded at the same time (default: the number of cores).")
+@click.option("-e", "--exercise", "selected", multiple=True, metavar="ID", help="Grade only this exercise (id or its number); repeatable.")
+@click.option("--roster", "roster_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with id,name,email: names, and a row for students who submitted nothing.")
+@click.option("--overrides", "overrides_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with student,exercise,points,reason: manual changes, shown in the audit column.")
+@click.option("--shard", metavar="K/N", help="Grade only the K-th of N deterministic parts of the class (merge them with `grade merge`).")
+@click.option("--force", is_flag=True, help="Regrade everyone, even students whose stored result is still current.")
+@kit_option
+@limit_options
+def batch_command(
+    submissions: Path,
+    outdir: Path,
+    jobs: int | None,
+    selected: tuple[str, ...],
+    roster_path: Path | None,
+    overrides_path: Path | None,
+    shard: str | None,
+    force: bool,
+    kit_path: Path | None,
+    limits: Limits,
+) -> None:
+    """Grade every student in SUBMISSIONS (folders and archives as platforms export them) into OUTDIR."""
+    kit = open_kit(kit_path)
+    try:
+        exercises = kit.select(list(selected)) if selected else list(kit.exercises)
+        roster = load_roster(roster_path) if roster_path else None
+        overrides = load_overrides(overrides_path, kit, exercises) if overrides_path else []
+        part = parse_shard(shard) if shard else None
+        resolve(limits.sandbox, detect())
+    except (KitError, RosterError, OverrideError, ShardError, SandboxError) as exc:
+        raise CannotGrade(str(exc)) from None
+    command = [arg for spec in exercises if selected for arg in ("-e", spec.id)]
+    command += ["--kit", str(kit_path)] if kit_path else []
+    options = BatchOptions(
+        submissions=submissions,
+        outdir=outdir,
+        kit=kit,
+        exercises=exercises,
+        command=command + limit_arguments(limits),
+        limits=limits,
+        jobs=jobs or os.cpu_count() or 2,
+        roster=roster,
+        overrides=overrides,
+        shard=part,
+        force=force,
+    )
+    try:
+        summary = run_batch(options, make_progress(sys.stderr.isatty()))
+    except (BatchError, StoreError) as exc:
+        raise CannotGrade(str(exc)) from None
+    if summary.ignored:
+        click.echo(f"Ignored {len(summary.ignored)} entries that belong to no student: {', '.join(summary.ignored)}")
+    if summary.interrupted:
+        click.echo(INTERRUPTED.format(done=summary.graded + summary.reused, total=summary.students, outdir=outdir))
+        sys.exit(EXIT_INTERRUPTED)
+    click.echo(f"{summary.students} students: {summary.graded} graded, {summary.reused} reused; gradebook in {outdir}")
+
+
+def limit_arguments(limits: Limits) -> list[str]:
+    """The options that give ``grade`` the same limits as this batch (only those not at their default)."""
+    arguments = []
+    for field, (flag, unit) in LIMIT_FLAGS.items():
+        value = getattr(limits, field)
+        if value != getattr(DEFAULTS, field):
+            arguments += [flag, str(value) if unit is None else f"{value / unit:g}"]
+    return arguments
+
+
+@main.command("merge")
+@click.argument("outdirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--output", "target", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the merged gradebook.")
+def merge_command(outdirs: tuple[Path, ...], target: Path) -> None:
+    """Merge the outputs of `grade batch --shard K/N` runs into one gradebook."""
+    try:
+        rows = merge_outputs(list(outdirs), target)
+    except (MergeError, StoreError) as exc:
+        raise CannotGrade(str(exc)) from None
+    click.echo(f"Merged {len(outdirs)} outputs: {rows} students; gradebook in {target}")
