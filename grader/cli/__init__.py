@@ -7,6 +7,7 @@ exit code 2 ("could not grade"); a graded run exits 0 when everything selected p
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,21 @@ class CannotGrade(click.ClickException):
     exit_code = EXIT_CANNOT_GRADE
 
 
+# Each subcommand's module, imported only when that command runs: `grade` starts faster
+# without the batch, watch and report machinery it does not use.
+COMMAND_MODULES = {
+    "check": "grader.cli.check",
+    "list": "grader.cli.student",
+    "hint": "grader.cli.student",
+    "reset": "grader.cli.student",
+    "show-solution": "grader.cli.student",
+    "watch": "grader.cli.watch",
+    "batch": "grader.cli.batch",
+    "merge": "grader.cli.batch",
+    "gradescope-bundle": "grader.cli.gradescope",
+}
+
+
 class DefaultGroup(click.Group):
     """A group whose first argument falls through to a default command unless it names a subcommand.
 
@@ -37,8 +53,17 @@ class DefaultGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.default_command = default_command
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(COMMAND_MODULES[cmd_name])  # registers itself on `main`
+        return self.commands.get(cmd_name)
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        known = self.list_commands(ctx)
+        if not args or (args[0] not in known and args[0] not in ("--help", "-h", "--version")):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -76,9 +101,3 @@ def main() -> None:
     Run `grade check --help` for the grading options.
     """
 
-
-# Subcommands register themselves on `main` when imported.
-from grader.cli import check  # noqa: E402,F401
-from grader.cli import gradescope  # noqa: E402,F401
-from grader.cli import student, watch  # noqa: E402,F401
-from grader.cli import batch  # noqa: E402,F401

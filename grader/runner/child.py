@@ -13,6 +13,13 @@ from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.reporter import CheckReporter, make_sender
 
 PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
+# pytest's own plugins that checks never need; each costs time in every check process,
+# and cacheprovider and junitxml would write files.
+UNUSED_PLUGINS = (
+    "cacheprovider", "terminal", "stepwise", "debugging", "unittest", "legacypath", "pastebin",
+    "junitxml", "doctest", "setuponly", "setupplan", "unraisableexception", "threadexception",
+    "warnings", "logging", "faulthandler", "subtests",
+)  # fmt: skip
 
 
 def pytest_args(job: ExerciseJob, rootdir: str) -> list[str]:
@@ -24,9 +31,7 @@ def pytest_args(job: ExerciseJob, rootdir: str) -> list[str]:
         "-c", PYTEST_INI,
         "--rootdir", rootdir,
         "--noconftest",
-        "-p", "no:cacheprovider",
-        "-p", "no:terminal",
-        "-p", "no:stepwise",
+        *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
         "-p", "pytest_asyncio.plugin",
         "-p", "pytest_timeout",
         "-p", "grader.checking.fixtures",

@@ -8,6 +8,7 @@ with the job on stdin.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -23,15 +24,7 @@ STDOUT = 1
 
 def main() -> int:
     job = WorkerJob.loads(sys.stdin.read())
-    # Warm the imports every child needs, so each fork starts with them loaded.
-    # MUST happen before the first fork, and no thread may be started in this process.
-    import pytest  # noqa: F401
-    import pytest_asyncio.plugin  # noqa: F401
-    import pytest_timeout  # noqa: F401
-
-    import grader.checking.fixtures  # noqa: F401
-    import grader.runner.child  # noqa: F401
-
+    warm_imports()
     os.chdir(job.workdir)
     if job.leave_root:
         leave_root()
@@ -40,6 +33,22 @@ def main() -> int:
     else:
         run_single(job)
     return 0
+
+
+def warm_imports() -> None:
+    """Import what every check process needs, so each fork starts with it loaded.
+
+    MUST happen before the first fork, and no thread may be started in this process.
+    """
+    import _pytest.config
+    import pytest_asyncio.plugin  # noqa: F401
+    import pytest_timeout  # noqa: F401
+
+    import grader.checking.fixtures  # noqa: F401
+    import grader.runner.child  # noqa: F401
+
+    for name in _pytest.config.default_plugins:
+        importlib.import_module(f"_pytest.{name}")
 
 
 def run_forked(job: WorkerJob) -> None:
