@@ -26,6 +26,7 @@ TIMEOUT_REASON = "the exercise was stopped after {limit:g} s of real time (its t
 SIGNAL_REASON = "the check process was killed by signal {signal} (a crash, or a resource limit)"
 EARLY_EXIT_REASON = "the check process ended early (exit code {code}) before all checks reported"
 NO_EXIT_REASON = "the check process vanished without a trace"
+VIOLATION_REASON = "refused: the code tried to {what}"
 FATAL_REASON = "the code raised {what} during a check, which stops the checks: the exercise scores 0"
 DUPLICATE_MESSAGE = "this check reported more than once; no result is trusted"
 MISSING_IMPLEMENTATION = "the kit declares this check but its check file does not implement it"
@@ -60,7 +61,7 @@ def _violation(outcome: RawOutcome) -> str:
     """What the submission tried that grading forbids (reading the solutions), if anything."""
     for record in outcome.records:
         if record.get("event") == "violation":
-            return f"refused: the code tried to {record.get('what', 'do something forbidden')}"
+            return VIOLATION_REASON.format(what=record.get("what", "do something forbidden"))
     return ""
 
 

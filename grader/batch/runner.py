@@ -286,18 +286,5 @@ def _prune(layout: Layout, current: set[str]) -> None:
 
 def _kill_workers() -> None:
     """Kill the worker sessions this process started, so an interrupt does not wait for them."""
-    for pid in _children(os.getpid()):
+    for pid in processes.children(os.getpid()):
         processes.kill_tree(pid)
-
-
-def _children(parent: int) -> list[int]:
-    """Pids whose parent is ``parent`` (Linux; elsewhere the workers end at their own limits)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if len(fields) > 1 and int(fields[1]) == parent:
-            children.append(int(stat.parent.name))
-    return children

@@ -15,22 +15,13 @@ from grader.batch.roster import RosterError, load_roster
 from grader.batch.shard import ShardError, parse_shard
 from grader.batch.store import StoreError
 from grader.cli import CannotGrade, kit_option, main, open_kit
-from grader.cli.limits import DEFAULTS, limit_options
+from grader.cli.limits import limit_arguments, limit_options
 from grader.kit import KitError
-from grader.runner.limits import Limits, MiB
+from grader.runner.limits import Limits
 from grader.runner.sandbox import SandboxError, detect, resolve
 
 EXIT_INTERRUPTED = 130
 # How each limit is spelled on the command line, and its unit there.
-LIMIT_FLAGS = {
-    "timeout": ("--timeout", 1),
-    "cpu_seconds": ("--cpu-seconds", 1),
-    "memory_bytes": ("--memory-mb", MiB),
-    "processes": ("--max-processes", 1),
-    "file_bytes": ("--file-size-mb", MiB),
-    "output_bytes": ("--output-kb", 1024),
-    "sandbox": ("--sandbox", None),
-}
 INTERRUPTED = "Interrupted: {done} of {total} students have a result in {outdir}; run the same command again to grade the rest."
 
 
@@ -92,16 +83,6 @@ def batch_command(
         click.echo(INTERRUPTED.format(done=summary.graded + summary.reused, total=summary.students, outdir=outdir))
         sys.exit(EXIT_INTERRUPTED)
     click.echo(f"{summary.students} students: {summary.graded} graded, {summary.reused} reused; gradebook in {outdir}")
-
-
-def limit_arguments(limits: Limits) -> list[str]:
-    """The options that give ``grade`` the same limits as this batch (only those not at their default)."""
-    arguments = []
-    for field, (flag, unit) in LIMIT_FLAGS.items():
-        value = getattr(limits, field)
-        if value != getattr(DEFAULTS, field):
-            arguments += [flag, str(value) if unit is None else f"{value / unit:g}"]
-    return arguments
 
 
 @main.command("merge")

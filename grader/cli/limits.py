@@ -1,7 +1,12 @@
-"""The options that bound every check process, shared by the commands that grade."""
+"""The options that bound every check process, shared by the commands that grade.
+
+One table names each limit's option, its unit and its help; the options, the ``Limits``
+they build, and the command line that reproduces them are all derived from it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable
@@ -15,32 +20,59 @@ from grader.runner.sandbox import MODES
 DEFAULTS = Limits()
 
 
+@dataclasses.dataclass(frozen=True)
+class LimitOption:
+    """One ``Limits`` field as a command-line option: ``--flag VALUE`` means ``VALUE * unit``."""
+
+    field: str
+    flag: str
+    type: click.ParamType
+    help: str
+    unit: int | None = 1
+
+    @property
+    def parameter(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    def default(self) -> Any:
+        value = getattr(DEFAULTS, self.field)
+        return value // self.unit if self.unit and value is not None else value
+
+
+LIMIT_OPTIONS = (
+    LimitOption("timeout", "--timeout", click.FloatRange(min=0.5), "Wall-clock limit per exercise, in seconds  [default: the kit's]"),
+    LimitOption("cpu_seconds", "--cpu-seconds", click.IntRange(min=1), "CPU time limit per exercise."),
+    LimitOption("memory_bytes", "--memory-mb", click.IntRange(min=384), "Address-space limit per exercise, in MiB.", MiB),
+    LimitOption("processes", "--max-processes", click.IntRange(min=4), "Processes and threads a submission may run at once."),
+    LimitOption("file_bytes", "--file-size-mb", click.IntRange(min=1), "Largest file a submission may write, in MiB.", MiB),
+    LimitOption("output_bytes", "--output-kb", click.IntRange(min=1), "Printed output kept per exercise, in KiB (the rest is cut, and said so).", 1024),
+    LimitOption("sandbox", "--sandbox", click.Choice(MODES), "Isolation: bwrap where available (auto), bwrap only, or plain processes with limits.", None),
+)  # fmt: skip
+
+
 def limit_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Add the limit options to a command; it receives them as one ``limits: Limits`` argument."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        kwargs["limits"] = Limits(
-            timeout=kwargs.pop("timeout"),
-            cpu_seconds=kwargs.pop("cpu_seconds"),
-            memory_bytes=kwargs.pop("memory_mb") * MiB,
-            processes=kwargs.pop("max_processes"),
-            file_bytes=kwargs.pop("file_size_mb") * MiB,
-            output_bytes=kwargs.pop("output_kb") * 1024,
-            parallel=os.cpu_count() or 2,
-            sandbox=kwargs.pop("sandbox"),
-        )
+        values = {}
+        for option in LIMIT_OPTIONS:
+            value = kwargs.pop(option.parameter)
+            values[option.field] = value * option.unit if option.unit and value is not None else value
+        kwargs["limits"] = Limits(**values, parallel=os.cpu_count() or 2)
         return function(*args, **kwargs)
 
-    options = [
-        click.option("--timeout", type=click.FloatRange(min=0.5), help="Wall-clock limit per exercise, in seconds  [default: the kit's]"),
-        click.option("--cpu-seconds", type=click.IntRange(min=1), default=DEFAULTS.cpu_seconds, show_default=True, help="CPU time limit per exercise."),
-        click.option("--memory-mb", type=click.IntRange(min=384), default=DEFAULTS.memory_bytes // MiB, show_default=True, help="Address-space limit per exercise, in MiB."),
-        click.option("--max-processes", type=click.IntRange(min=4), default=DEFAULTS.processes, show_default=True, help="Processes and threads a submission may run at once."),
-        click.option("--file-size-mb", type=click.IntRange(min=1), default=DEFAULTS.file_bytes // MiB, show_default=True, help="Largest file a submission may write, in MiB."),
-        click.option("--output-kb", type=click.IntRange(min=1), default=DEFAULTS.output_bytes // 1024, show_default=True, help="Printed output kept per exercise, in KiB (the rest is cut, and said so)."),
-        click.option("--sandbox", type=click.Choice(MODES), default=DEFAULTS.sandbox, show_default=True, help="Isolation: bwrap where available (auto), bwrap only, or plain processes with limits."),
-    ]
-    for option in reversed(options):
-        wrapper = option(wrapper)
+    for option in reversed(LIMIT_OPTIONS):
+        show = option.default() is not None
+        wrapper = click.option(option.flag, type=option.type, default=option.default(), show_default=show, help=option.help)(wrapper)
     return wrapper
+
+
+def limit_arguments(limits: Limits) -> list[str]:
+    """The options that give ``grade`` the same limits (only those not at their default)."""
+    arguments = []
+    for option in LIMIT_OPTIONS:
+        value = getattr(limits, option.field)
+        if value != getattr(DEFAULTS, option.field):
+            arguments += [option.flag, str(value) if option.unit is None else f"{value / option.unit:g}"]
+    return arguments

@@ -8,7 +8,6 @@ the JSON report, where a teacher can read it. Nothing is ever deducted for it.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any

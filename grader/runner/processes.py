@@ -11,6 +11,8 @@ from pathlib import Path
 # Variables a check process may inherit. Everything else is dropped, so PYTHONPATH,
 # PYTHONSTARTUP, PYTEST_ADDOPTS, PYTEST_PLUGINS and friends never reach it.
 KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
+# Fields of /proc/PID/stat after "pid (comm)": state, ppid, pgrp, session, ...
+PARENT_FIELD, SESSION_FIELD = 1, 3
 
 
 def clean_environment(workdir: Path) -> dict[str, str]:
@@ -49,10 +51,20 @@ def kill_tree(pid: int) -> None:
 
 def session_members(session_id: int) -> list[int]:
     """Pids whose session id is ``session_id`` (Linux only; elsewhere an empty list)."""
+    return _processes_where(SESSION_FIELD, session_id)
+
+
+def children(parent: int) -> list[int]:
+    """Pids whose parent is ``parent`` (Linux only; elsewhere an empty list)."""
+    return _processes_where(PARENT_FIELD, parent)
+
+
+def _processes_where(field: int, value: int) -> list[int]:
+    """Pids whose ``/proc/PID/stat`` field (counted after the command name) equals ``value``."""
     proc = Path("/proc")
     if not sys.platform.startswith("linux") or not proc.is_dir():
         return []
-    members = []
+    found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -61,6 +73,6 @@ def session_members(session_id: int) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 3 and int(fields[3]) == session_id:
-            members.append(int(entry.name))
-    return members
+        if len(fields) > field and int(fields[field]) == value:
+            found.append(int(entry.name))
+    return found
