@@ -220,16 +220,17 @@ def test_at_most_ten_error_annotations_and_the_summary_counts_the_rest(submissio
     assert "3 more problem(s) are not annotated" in summary and "problem 12" in summary
 
 
-def test_format_github_appends_the_summary_and_annotates_the_real_function(tmp_path: Path) -> None:
+def test_format_github_appends_the_summary_and_annotates_the_students_own_line(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step output\n", encoding="utf-8")
     result = CliRunner().invoke(main, [str(REAL_FAILURE), "-e", "03", "--format", "github"], env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert result.exit_code == 1
     (error,) = [c for c in runner_commands(result.output) if c.startswith("::error")]
     source = (REAL_FAILURE / "03_concurrency.py").read_text(encoding="utf-8").splitlines()
-    def_line = next(n for n, line in enumerate(source, 1) if line.startswith("async def run_concurrently"))
+    # The line that started the jobs one at a time, inside run_concurrently.
+    started = next(n for n, line in enumerate(source, 1) if "await asyncio.create_task(worker" in line)
     assert properties(error)["file"].endswith("await_in_loop/03_concurrency.py")
-    assert properties(error)["line"] == str(def_line)
+    assert properties(error)["line"] == str(started)
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step output\n## asynclings: 14/20\n")
     assert "run\\_concurrently runs three jobs concurrently" in text

@@ -8,10 +8,15 @@ not overlap, and the spans drawn as a timeline show the student what happened.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
-from grader.checking import virtual_time
-from grader.model import Span
+from grader.checking import context, virtual_time
+from grader.model import SourceRef, Span
+
+# Lines of the student's file that started a job, in order, since the last reset: the
+# line a timing failure points at ("this is where the jobs were started").
+_call_sites: list[SourceRef] = []
 
 
 class Timeline:
@@ -31,8 +36,18 @@ class Timeline:
     def clock(self) -> float:
         return round(virtual_time.now() - self.origin, 6)
 
-    async def worker(self, name: str, delay: float) -> str:
-        """A job that waits ``delay`` virtual seconds and returns ``'<name> done'``."""
+    def worker(self, name: str, delay: float) -> Coroutine[Any, Any, str]:
+        """A job that waits ``delay`` virtual seconds and returns ``'<name> done'``.
+
+        A plain function returning the coroutine, so that the student's line that called
+        it is on the stack and can be remembered.
+        """
+        site = context.caller_in_exercise()
+        if site is not None:
+            _call_sites.append(site)
+        return self._job(name, delay)
+
+    async def _job(self, name: str, delay: float) -> str:
         self.calls.append(name)
         self.started[name] = self.clock()
         self.tasks[name] = asyncio.current_task()
@@ -61,3 +76,12 @@ class Timeline:
     def describe(self) -> str:
         """``a 0.0→3.0, b 3.0→4.0``: the spans in a line, for messages."""
         return ", ".join(f"{s.name} {s.start:.1f}→{s.end:.1f} s" for s in self.spans()) or "no job ran"
+
+
+def first_call_site() -> SourceRef | None:
+    """The first line of the student's file that started a job since :func:`reset`."""
+    return _call_sites[0] if _call_sites else None
+
+
+def reset() -> None:
+    _call_sites.clear()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from _pytest.outcomes import OutcomeException
 
-from grader.checking import blocking, virtual_time
+from grader.checking import blocking, timeline, virtual_time
 from grader.checking.context import NotStarted, describe_exception, student_line
 from grader.checking.feedback import Failure
 from grader.kit import CheckSpec
@@ -92,6 +92,7 @@ class CheckReporter:
         spec = self._specs[self.check_id(item)]
         blocking.reset()
         virtual_time.reset()
+        timeline.reset()
         self._started[spec.id] = _clock()
         unmet = [self._specs[dep].name for dep in spec.depends if dep not in self._passed]
         if unmet:
@@ -145,7 +146,7 @@ class CheckReporter:
                 "help": exc.help,
                 "todo": isinstance(exc, NotStarted),
                 "timeline": [span.to_json() for span in exc.timeline],
-                "source": (exc.source and exc.source.to_json()) or where,
+                "source": self.failure_source(exc, where),
                 "judged": True,
             }
         if isinstance(exc, pytest.fail.Exception) and "Timeout" in str(exc):
@@ -160,6 +161,14 @@ class CheckReporter:
         if source is not None or isinstance(exc, MemoryError):
             return {"status": "failed", "message": f"your code raised {describe_exception(exc)}", "help": help, "source": where}
         return {"status": "failed", "message": describe_exception(exc), "judged": True}
+
+    @staticmethod
+    def failure_source(exc: Failure, where: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The student's line for a failure: the check's choice, the traceback's, or where jobs started."""
+        if exc.source:
+            return exc.source.to_json()
+        started = timeline.first_call_site() if exc.timeline else None
+        return where or (started and started.to_json())
 
     def blocking_explanation(self) -> dict[str, Any]:
         found = blocking.records()
