@@ -12,8 +12,7 @@ from grader.grading import grade_folder
 from grader.kit import KitError
 from grader.model import Report
 from grader.progress import apply_progress
-from grader.render import FORMATS, render
-from grader.render.github import append_step_summary
+from grader.render import FORMATS, preload, render
 from grader.cli.limits import limit_options
 from grader.runner.limits import Limits
 from grader.runner.sandbox import SandboxError
@@ -40,6 +39,7 @@ def check_command(
     limits: Limits,
 ) -> None:
     """Grade PATH (default: ./exercises) and print what passed, what failed, and why."""
+    preload("text", fmt)
     kit = open_kit(kit_path)
     folder = path or Path("exercises")
     try:
@@ -58,6 +58,8 @@ def check_command(
 
 def emit(report: Report, fmt: str, output: Path | None, quiet: bool) -> None:
     if fmt == "github":
+        from grader.render.github import append_step_summary
+
         try:
             append_step_summary(report)
         except OSError as exc:

@@ -1,31 +1,49 @@
-"""Renderers: each turns a :class:`~grader.model.Report` into one output format."""
+"""Renderers: each turns a :class:`~grader.model.Report` into one output format.
+
+Each renderer's module is imported only when its format is used (``rich``, XML and
+Markdown cost more to import than a whole exercise costs to grade); :func:`preload`
+imports one in the background while the checks run.
+"""
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable
 
 from grader.model import Report
-from grader.render.github import render_github
-from grader.render.gradescope import render_gradescope
-from grader.render.json_report import render_json
-from grader.render.junit import render_junit
-from grader.render.markdown import render_markdown
-from grader.render.text import render_text
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "preload", "render"]
 
-RENDERERS: dict[str, Callable[[Report], str]] = {
-    "json": render_json,
-    "junit": render_junit,
-    "gradescope": render_gradescope,
-    "github": render_github,
-    "markdown": render_markdown,
+RENDERERS = {
+    "text": "grader.render.text:render_text",
+    "json": "grader.render.json_report:render_json",
+    "junit": "grader.render.junit:render_junit",
+    "gradescope": "grader.render.gradescope:render_gradescope",
+    "github": "grader.render.github:render_github",
+    "markdown": "grader.render.markdown:render_markdown",
 }
-FORMATS = ("text", *RENDERERS)
+FORMATS = tuple(RENDERERS)
+
+
+def renderer(fmt: str) -> Callable[..., str]:
+    """The function that renders format ``fmt`` (importing its module on first use)."""
+    module, name = RENDERERS[fmt].split(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def preload(*formats: str) -> None:
+    """Import these formats' renderers in a background thread, ready for when grading ends."""
+
+    def load() -> None:
+        for fmt in formats:
+            renderer(fmt)
+
+    threading.Thread(target=load, name="preload-renderers", daemon=True).start()
 
 
 def render(report: Report, fmt: str, *, color: bool = False, quiet: bool = False) -> str:
     """The report in format ``fmt`` (one of :data:`FORMATS`); ``color`` and ``quiet`` concern text only."""
-    if fmt in RENDERERS:
-        return RENDERERS[fmt](report)
-    return render_text(report, color=color, quiet=quiet)
+    if fmt == "text":
+        return renderer(fmt)(report, color=color, quiet=quiet)
+    return renderer(fmt)(report)

@@ -23,8 +23,8 @@ STDOUT = 1
 
 
 def main() -> int:
+    warm_imports()  # before reading the job: the parent sends it once its files are ready
     job = WorkerJob.loads(sys.stdin.read())
-    warm_imports()
     os.chdir(job.workdir)
     if job.leave_root:
         leave_root()
