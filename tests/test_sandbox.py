@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
+from grader import grading
+from grader.grading import grade_folder
+from grader.kit import Kit
 from grader.runner import limits as limits_module
 from grader.runner import sandbox
 from grader.runner.limits import Limits, apply_rlimits, rlimits
 from grader.runner.sandbox import Platform, SandboxError
+
+from .conftest import GOLDEN, ROOT
 
 LINUX_ROOT_BWRAP = Platform("linux", has_fork=True, has_resource=True, bwrap="/usr/bin/bwrap", is_root=True)
 LINUX_USER = Platform("linux", has_fork=True, has_resource=True, bwrap=None, is_root=False)
@@ -113,3 +119,16 @@ def test_rlimits_really_apply_in_a_child() -> None:
     os.waitpid(pid, 0)
     applied, cpu = text.split("|")
     assert cpu == "9" and "RLIMIT_AS" in applied.split(",")
+
+
+def test_without_fork_each_exercise_gets_a_worker_of_its_own(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path Windows takes, run here with the platform's facts faked."""
+    no_fork = Platform(sys.platform, has_fork=False, has_resource=True, bwrap=None, is_root=False)
+    monkeypatch.setattr(sandbox, "detect", lambda: no_fork)
+    monkeypatch.setattr(grading, "detect", lambda: no_fork)
+    report = grade_folder(ROOT / "solutions", kit, kit.select(["01", "03"]), Limits(sandbox="process"))
+    assert [(e.id, e.score) for e in report.exercises] == [("01_coroutines", 20.0), ("03_concurrency", 20.0)]
+    assert report.sandbox == "process"
+    assert "process-count cap (RLIMIT_NPROC)" in report.protections
+    wrong = grade_folder(GOLDEN / "03_concurrency" / "await_in_loop", kit, kit.select(["03"]), Limits(sandbox="process"))
+    assert wrong.score == 14.0

@@ -62,6 +62,7 @@ class WorkerJob:
     forbidden: tuple[Path, ...] = ()
     leave_root: bool = False
     cap_processes_by_user: bool = False
+    fork: bool = True
 
     def dumps(self) -> str:
         return json.dumps(
@@ -73,6 +74,7 @@ class WorkerJob:
                 "forbidden": [str(path) for path in self.forbidden],
                 "leave_root": self.leave_root,
                 "cap_processes_by_user": self.cap_processes_by_user,
+                "fork": self.fork,
             }
         )
 
@@ -87,4 +89,5 @@ class WorkerJob:
             forbidden=tuple(Path(p) for p in data["forbidden"]),
             leave_root=data["leave_root"],
             cap_processes_by_user=data["cap_processes_by_user"],
+            fork=data["fork"],
         )

@@ -102,6 +102,7 @@ def run_checks(
             forbidden=hidden,
             leave_root=mode == "process" and platform.is_linux and platform.is_root,
             cap_processes_by_user=cap is None,
+            fork=platform.has_fork,
         )
         news_r, news_w = os.pipe()
         readers.append((news_r, _Stream("", "worker")))

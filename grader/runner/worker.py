@@ -28,7 +28,7 @@ def main() -> int:
     os.chdir(job.workdir)
     if job.leave_root:
         leave_root()
-    if hasattr(os, "fork"):
+    if job.fork:
         run_forked(job)
     else:
         run_single(job)
