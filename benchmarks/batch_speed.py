@@ -28,8 +28,9 @@ import threading
 import time
 from pathlib import Path
 
+from yardsticks import bare_pytest_seconds, median_seconds, python_seconds, seconds
+
 ROOT = Path(__file__).resolve().parent.parent
-TRIVIAL_TEST = "import asyncio\nimport pytest\n\n@pytest.mark.asyncio\nasync def test_it():\n    await asyncio.sleep(0)\n"
 WORKER_IMPORTS = "import pytest, pytest_asyncio.plugin, pytest_timeout, grader.checking.fixtures, grader.runner.child"
 # Runs `grade batch` in a process of its own and reports that process's peak RSS and the
 # largest peak of any process it started and waited for (Linux: the whole reaped tree).
@@ -124,16 +125,6 @@ def grade_one(folder: Path, sandbox: str, runs: int, *exercises: str) -> float:
     return statistics.median(float(subprocess.run(command, capture_output=True, text=True, check=True).stdout) for _ in range(runs))
 
 
-def seconds(command: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - started
-
-
-def median(command: list[str], runs: int, cwd: Path) -> float:
-    return statistics.median(seconds(command, cwd) for _ in range(runs))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200)
@@ -145,11 +136,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         make_class(folder / "class", args.students)
-        (folder / "test_trivial.py").write_text(TRIVIAL_TEST)
-        (folder / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-        bare_python = median([python, "-c", "pass"], args.runs, folder)
-        imports = median([python, "-I", "-c", WORKER_IMPORTS], args.runs, ROOT)
-        bare_pytest = median([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_trivial.py"], args.runs, folder)
+        bare_python = python_seconds(args.runs)
+        imports = median_seconds([python, "-I", "-c", WORKER_IMPORTS], args.runs, ROOT)
+        bare_pytest = bare_pytest_seconds(args.runs)
         first = folder / "class" / "student0000"
         one = grade_one(first, args.sandbox, args.runs)
         single = grade_one(first, args.sandbox, args.runs, "03")
