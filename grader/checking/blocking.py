@@ -43,7 +43,8 @@ class Blocking:
         where = f" at {self.source.file}:{self.source.line}" if self.source else ""
         if self.kind == "time.sleep":
             return f"time.sleep({self.seconds:g}) ran inside a coroutine{where}, freezing the event loop"
-        return f"a callback kept the CPU busy for {self.seconds:.2f} s{where} without awaiting"
+        # The seconds vary from run to run; the message must not.
+        return f"a callback kept the CPU busy for more than {BUSY_CPU_SECONDS:g} s{where} without awaiting (a busy loop?)"
 
 
 BLOCKING_HELP = (
@@ -63,10 +64,13 @@ def install() -> None:
 
     def _timed_run(handle: asyncio.events.Handle) -> None:
         started = _thread_time()
-        original_run(handle)
-        spent = _thread_time() - started
-        if spent > BUSY_CPU_SECONDS:
-            _records.append(Blocking("busy", round(spent, 2), _callback_source(handle)))
+        try:
+            original_run(handle)
+        finally:
+            # Also when the check's time limit interrupts a callback that never returns.
+            spent = _thread_time() - started
+            if spent > BUSY_CPU_SECONDS:
+                _records.append(Blocking("busy", round(spent, 2), _callback_source(handle)))
 
     asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]
 
@@ -81,14 +85,17 @@ def _sleep(seconds: float) -> None:
 
 
 def _callback_source(handle: asyncio.events.Handle) -> SourceRef | None:
+    """The student's line a task step was running: the deepest coroutine of theirs it awaits."""
     callback: Any = getattr(handle, "_callback", None)
     task = getattr(callback, "__self__", None)
     coro = task.get_coro() if isinstance(task, asyncio.Task) else None
-    code = getattr(coro, "cr_code", None)
-    if code is None or Path(code.co_filename) != context.exercise_path():
-        return None
-    frame = getattr(coro, "cr_frame", None)
-    return context.source_ref(frame.f_lineno if frame else code.co_firstlineno)
+    found: SourceRef | None = None
+    while coro is not None and hasattr(coro, "cr_code"):
+        frame = coro.cr_frame
+        if Path(coro.cr_code.co_filename) == context.exercise_path():
+            found = context.source_ref(frame.f_lineno if frame else coro.cr_code.co_firstlineno)
+        coro = coro.cr_await
+    return found
 
 
 def records() -> list[Blocking]:

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+KILL_ATTEMPTS = 300  # 10 ms apart: processes still forking as they die need a few rounds
 
 
 class ProcessCap:
@@ -35,7 +36,7 @@ class ProcessCap:
 
     def kill_all(self) -> None:
         """Kill everything inside, then remove the group (retrying while the kernel reaps)."""
-        for _ in range(50):
+        for _ in range(KILL_ATTEMPTS):
             members = self.pids()
             for pid in members:
                 try:

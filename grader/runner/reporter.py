@@ -12,7 +12,9 @@ import json
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Generator, Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +40,11 @@ TODO_MESSAGE = "still raises NotImplementedError: this part is a TODO"
 FATAL_HELP = "Don't exit or raise SystemExit, KeyboardInterrupt or BaseException: the checks need to keep running."
 # BaseExceptions that are part of normal asyncio or pytest life, not attempts to stop the run.
 ORDINARY_BASE_EXCEPTIONS = (asyncio.CancelledError, GeneratorExit, OutcomeException)
+
+
+def _raised_by_timeout(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+    """Whether the check's time limit interrupted it (pytest-timeout's handler is on the stack)."""
+    return any(Path(frame.f_code.co_filename).name == "pytest_timeout.py" for frame, _ in traceback.walk_tb(excinfo.tb))
 
 
 def make_sender(fd: int, token: str) -> Callable[[dict[str, Any]], None]:
@@ -149,8 +156,8 @@ class CheckReporter:
                 "source": self.failure_source(exc, where),
                 "judged": True,
             }
-        if isinstance(exc, pytest.fail.Exception) and "Timeout" in str(exc):
-            return {"status": "failed", "message": "timed out", "help": TIMEOUT_HELP, "judged": True}
+        if _raised_by_timeout(excinfo):
+            return {"status": "failed", "message": "timed out", "help": TIMEOUT_HELP, "judged": True, "source": where}
         if not isinstance(exc, (Exception, *ORDINARY_BASE_EXCEPTIONS)):
             # SystemExit, KeyboardInterrupt, bare BaseException: an attempt to stop the run.
             message = f"your code raised {describe_exception(exc)}"
