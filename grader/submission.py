@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from grader.kit import ExerciseSpec
+from grader.paths import is_within
 
 MAX_FILE_BYTES = 1 << 20
 # Top-level packages a submission may not import: the kit's answers and its grader.
@@ -63,7 +64,7 @@ def require_exercise_files(folder: Path, specs: list[ExerciseSpec]) -> None:
 def prepare(folder: Path, spec: ExerciseSpec) -> Prepared:
     """Read one exercise file and say whether its checks should run."""
     path = folder / spec.file
-    if path.is_symlink() and not _inside(path, folder):
+    if path.is_symlink() and not is_within(path, folder):
         return Prepared(spec, Readiness.ERROR, f"{spec.file} is a link to a file outside the submission; not followed")
     if not path.exists():
         return Prepared(spec, Readiness.ERROR, f"{spec.file} is missing from {folder}")
@@ -135,11 +136,3 @@ def remove_quietly(workdir: Path) -> None:
 def _normalised(source: bytes) -> bytes:
     text = source.decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
     return "\n".join(line.rstrip() for line in text.strip().splitlines()).encode()
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True

@@ -28,6 +28,9 @@ EARLY_EXIT_REASON = "the check process ended early (exit code {code}) before all
 NO_EXIT_REASON = "the check process vanished without a trace"
 VIOLATION_REASON = "refused: the code tried to {what}"
 FATAL_REASON = "the code raised {what} during a check, which stops the checks: the exercise scores 0"
+FORGED_RESULTS = "write results of its own on the grader's result pipe"
+NOT_COUNTED = "not counted: {reason}"
+CHECKS_NOT_LOADED = "the grader could not load this exercise's checks ({reason}); the printed output says why"
 DUPLICATE_MESSAGE = "this check reported more than once; no result is trusted"
 MISSING_IMPLEMENTATION = "the kit declares this check but its check file does not implement it"
 NOT_STARTED_MESSAGE = "not started yet"
@@ -48,13 +51,24 @@ def judge(spec: ExerciseSpec, outcome: RawOutcome) -> ExerciseResult:
     result = _exercise(spec, checks)
     result.output = outcome.output.decode("utf-8", errors="replace")
     result.output_truncated = outcome.output_truncated
-    if failure:
-        result.message = failure
+    if failure and not _collected(outcome):
+        # The checks never loaded: a fault of the kit or the grader, not of the student.
+        result.status, result.message, result.score = ExerciseStatus.ERROR, CHECKS_NOT_LOADED.format(reason=failure), 0.0
+        for check in checks:
+            check.status, check.score, check.message, check.help = CheckStatus.ERROR, 0.0, result.message, ""
+    elif failure:
+        # Nothing this process reported can be trusted: no check counts, passed or not.
+        result.status, result.message, result.score = ExerciseStatus.FAILED, failure, 0.0
         for check in checks:
             check.score = 0.0
-        result.score = 0.0
-        result.status = ExerciseStatus.FAILED
+            if check.status is CheckStatus.PASSED:
+                check.status, check.message = CheckStatus.FAILED, NOT_COUNTED.format(reason=failure)
     return result
+
+
+def _collected(outcome: RawOutcome) -> bool:
+    """Whether pytest loaded the checks (reported before any student code runs)."""
+    return any(record.get("event") == "collected" for record in outcome.records)
 
 
 def _violation(outcome: RawOutcome) -> str:
@@ -62,6 +76,8 @@ def _violation(outcome: RawOutcome) -> str:
     for record in outcome.records:
         if record.get("event") == "violation":
             return VIOLATION_REASON.format(what=record.get("what", "do something forbidden"))
+    if outcome.forged_lines:
+        return VIOLATION_REASON.format(what=FORGED_RESULTS)
     return ""
 
 

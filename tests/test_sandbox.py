@@ -15,7 +15,7 @@ from grader.kit import Kit
 from grader.runner import limits as limits_module
 from grader.runner import sandbox
 from grader.runner.limits import Limits, apply_rlimits, rlimits
-from grader.runner.sandbox import Platform, SandboxError
+from grader.runner.sandbox import Applied, Platform, SandboxError
 
 from .conftest import GOLDEN, ROOT
 
@@ -51,13 +51,14 @@ def test_unknown_mode_lists_the_valid_ones() -> None:
         sandbox.resolve("docker", LINUX_USER)
 
 
-def test_protections_name_what_each_platform_really_has() -> None:
-    bwrap = sandbox.protections("bwrap", LINUX_ROOT_BWRAP, process_cap=True)
+def test_protections_name_only_what_was_really_in_force() -> None:
+    everything = Applied(left_root=True, rlimits=True, process_cap_by_user=True)
+    bwrap = sandbox.protections("bwrap", process_cap=True, applied=everything)
     assert {"read-only filesystem", "no network", "private pid namespace", "process-count cap (cgroup)"} <= set(bwrap)
-    assert "process-count cap (RLIMIT_NPROC)" in sandbox.protections("process", MACOS, process_cap=False)
-    windows = sandbox.protections("process", WINDOWS, process_cap=False)
-    assert "cpu/memory/file-size limits" not in windows
-    assert windows == ["separate process per exercise", "scrubbed environment", "wall-clock limit"]
+    assert "process-count cap (RLIMIT_NPROC)" in sandbox.protections("process", False, Applied(process_cap_by_user=True))
+    assert "non-root uid (user namespace)" in sandbox.protections("process", False, everything)
+    nothing = sandbox.protections("process", process_cap=False, applied=Applied())
+    assert nothing == ["separate process per exercise", "scrubbed environment", "wall-clock limit"]
 
 
 def test_bwrap_command_hides_solutions_and_keeps_one_writable_folder(tmp_path: Path) -> None:
@@ -129,6 +130,5 @@ def test_without_fork_each_exercise_gets_a_worker_of_its_own(kit: Kit, monkeypat
     report = grade_folder(ROOT / "solutions", kit, kit.select(["01", "03"]), Limits(sandbox="process"))
     assert [(e.id, e.score) for e in report.exercises] == [("01_coroutines", 20.0), ("03_concurrency", 20.0)]
     assert report.sandbox == "process"
-    assert "process-count cap (RLIMIT_NPROC)" in report.protections
     wrong = grade_folder(GOLDEN / "03_concurrency" / "await_in_loop", kit, kit.select(["03"]), Limits(sandbox="process"))
     assert wrong.score == 14.0

@@ -96,6 +96,9 @@ class _Pending:
         )
 
 
+OUTDIR_CONTAINS_SUBMISSIONS = "the output folder {outdir} must not be (or contain) the submissions folder {submissions}: choose another -o"
+
+
 class BatchError(Exception):
     """The batch cannot start: bad submissions folder or output folder."""
 
@@ -104,6 +107,9 @@ def run_batch(options: BatchOptions, progress: BatchProgress) -> BatchSummary:
     """Grade every student of ``options.submissions`` (or of its shard) into ``options.outdir``."""
     if not options.submissions.is_dir():
         raise BatchError(NOT_A_FOLDER.format(path=options.submissions))
+    submissions, outdir = options.submissions.resolve(), options.outdir.resolve()
+    if outdir == submissions or outdir in submissions.parents:
+        raise BatchError(OUTDIR_CONTAINS_SUBMISSIONS.format(outdir=options.outdir, submissions=options.submissions))
     layout = Layout(options.outdir)
     try:
         layout.create()

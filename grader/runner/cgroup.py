@@ -25,12 +25,14 @@ class ProcessCap:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def add(self, pid: int) -> None:
-        (self.path / "cgroup.procs").write_text(str(pid))
+    @property
+    def procs_file(self) -> Path:
+        """Writing a pid here moves that process (and its future children) into the group."""
+        return self.path / "cgroup.procs"
 
     def pids(self) -> list[int]:
         try:
-            return [int(line) for line in (self.path / "cgroup.procs").read_text().split()]
+            return [int(line) for line in self.procs_file.read_text().split()]
         except OSError:
             return []
 

@@ -60,6 +60,7 @@ class _Stream:
     exercise_id: str
     kind: str  # "result" | "output" | "worker"
     buffer: bytearray = dataclasses.field(default_factory=bytearray)
+    news: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # a worker's own reports
 
 
 def run_checks(
@@ -92,30 +93,33 @@ def run_checks(
     prefix = sandbox.bwrap_prefix(platform, workdir, list(hidden)) if mode == "bwrap" else []
     # Without fork, each exercise gets a worker of its own (the worker cannot fork children).
     groups = [jobs] if platform.has_fork else [[job] for job in jobs]
-    workers = []
-    for group in groups:
-        job = WorkerJob(
-            token,
-            workdir,
-            tuple(group),
-            limits,
-            forbidden=hidden,
-            leave_root=mode == "process" and platform.is_linux and platform.is_root,
-            cap_processes_by_user=cap is None,
-            fork=platform.has_fork,
-        )
-        news_r, news_w = os.pipe()
-        readers.append((news_r, _Stream("", "worker")))
-        workers.append(_start_worker(job, workdir, prefix, cap, news_w))
-        os.close(news_w)
-    # The parent keeps only read ends: a pipe reports EOF once every writer is gone.
-    for fd in write_ends:
-        os.close(fd)
-    rounds = -(-len(groups[0]) // max(1, limits.parallel)) if platform.has_fork else 1
-    deadline = time.monotonic() + STARTUP_SECONDS + rounds * max(j.timeout for j in jobs)
+    workers: list[subprocess.Popen[bytes]] = []
+    finished = pumping = False
     try:
+        for group in groups:
+            job = WorkerJob(
+                token,
+                workdir,
+                tuple(group),
+                limits,
+                forbidden=hidden,
+                leave_root=mode == "process" and platform.is_linux and platform.is_root,
+                cap_processes_by_user=cap is None,
+                fork=platform.has_fork,
+            )
+            news_r, news_w = os.pipe()
+            readers.append((news_r, _Stream("", "worker")))
+            write_ends.append(news_w)
+            workers.append(_start_worker(job, workdir, prefix, cap, news_w))
+        # The parent keeps only read ends: a pipe reports EOF once every writer is gone.
+        _close_quietly(write_ends)
+        rounds = -(-len(groups[0]) // max(1, limits.parallel)) if platform.has_fork else 1
+        deadline = time.monotonic() + STARTUP_SECONDS + rounds * max(j.timeout for j in jobs)
+        pumping = True
         finished = _pump(readers, outcomes, token, limits, deadline)
     finally:
+        if not pumping:  # the pump owns the read ends once it runs
+            _close_quietly(write_ends + [fd for fd, _ in readers])
         for worker in workers:
             processes.kill_tree(worker.pid)
         if cap is not None:
@@ -124,7 +128,27 @@ def run_checks(
             worker.wait()
     if not finished:
         _mark_overdue(outcomes, jobs)
-    return Run(outcomes, mode, sandbox.protections(mode, platform, cap is not None))
+    applied = _applied([stream for _, stream in readers if stream.kind == "worker"], outcomes)
+    return Run(outcomes, mode, sandbox.protections(mode, cap is not None, applied))
+
+
+def _applied(workers: list[_Stream], outcomes: dict[str, RawOutcome]) -> sandbox.Applied:
+    """What every worker and check process said it put in place (a layer counts only if all did)."""
+    starts = [r for outcome in outcomes.values() for r in outcome.records if r.get("event") == "start"]
+    news = [record for stream in workers for record in stream.news]
+    return sandbox.Applied(
+        left_root=bool(news) and all(record.get("left_root") for record in news),
+        rlimits=bool(starts) and all(record.get("rlimits") for record in starts),
+        process_cap_by_user=bool(starts) and all(record.get("process_cap_by_user") for record in starts),
+    )
+
+
+def _close_quietly(fds: list[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _mark_overdue(outcomes: dict[str, RawOutcome], jobs: list[ExerciseJob]) -> None:
@@ -140,6 +164,10 @@ def _start_worker(
 ) -> subprocess.Popen[bytes]:
     """Start one worker; it announces how each check process ended on ``news_fd``."""
     command = [*prefix, sys.executable, "-I", "-m", "grader.runner.worker"]
+    if cap is not None:
+        # MUST join the cgroup before anything forks (bwrap forks at once): a shell joins,
+        # then becomes the worker (or bwrap) by exec.
+        command = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cap.procs_file), *command]
     numbers = [number for exercise in job.exercises for number in (exercise.result_fd, exercise.output_fd)]
     process = subprocess.Popen(
         command,
@@ -150,12 +178,12 @@ def _start_worker(
         env=processes.clean_environment(workdir),
         **channels.inherit(numbers),
     )
-    # MUST join the cgroup before the job is sent: the worker forks only once it has it.
-    if cap is not None:
-        cap.add(process.pid)
     assert process.stdin is not None
-    process.stdin.write(job.dumps().encode())
-    process.stdin.close()
+    try:
+        process.stdin.write(job.dumps().encode())
+        process.stdin.close()
+    except BrokenPipeError:  # the worker (or bwrap) died at once: judged as vanished
+        pass
     return process
 
 
@@ -239,6 +267,8 @@ def _accept(stream: _Stream, line: bytes, outcomes: dict[str, RawOutcome], token
     if stream.kind == "worker":
         if isinstance(record, dict) and record.get("exercise") in outcomes:
             outcomes[record["exercise"]].ended = record
+        elif isinstance(record, dict):
+            stream.news.append(record)
         return
     outcome = outcomes[stream.exercise_id]
     if not isinstance(record, dict) or record.get("token") != token:

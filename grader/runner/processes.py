@@ -18,15 +18,12 @@ PARENT_FIELD, SESSION_FIELD = 1, 3
 def clean_environment(workdir: Path) -> dict[str, str]:
     """The environment for a worker: a few harmless variables and the grader's own switches."""
     env = {key: os.environ[key] for key in KEPT_VARIABLES if key in os.environ}
+    # No PYTHON* variables: the worker runs with -I, which ignores them all.
     env.update(
         TMPDIR=str(workdir),
         TEMP=str(workdir),
         TMP=str(workdir),
         HOME=str(workdir),
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONUNBUFFERED="1",
-        PYTHONIOENCODING="utf-8",
-        PYTHONHASHSEED="0",
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
         NO_COLOR="1",
     )

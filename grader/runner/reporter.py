@@ -21,7 +21,7 @@ import pytest
 from _pytest.outcomes import OutcomeException
 
 from grader.checking import blocking, timeline, virtual_time
-from grader.checking.context import NotStarted, describe_exception, student_line
+from grader.checking.context import NOT_IMPLEMENTED_HELP, NotStarted, describe_exception, student_line
 from grader.checking.feedback import Failure
 from grader.kit import CheckSpec
 from grader.runner import integrity
@@ -89,6 +89,8 @@ class CheckReporter:
         modules = integrity.modules_of(w for w in watched if w is not None)
         modules += [m for name, m in sys.modules.items() if name.startswith("grader.checking") and m not in modules]
         self._fingerprint = integrity.Fingerprint(modules, config, watched_objects=[self])
+        if known:
+            self.send({"event": "collected", "checks": [self.check_id(item) for item in known]})
 
     @staticmethod
     def check_id(item: pytest.Item) -> str:
@@ -163,7 +165,7 @@ class CheckReporter:
             message = f"your code raised {describe_exception(exc)}"
             return {"status": "failed", "message": message, "help": FATAL_HELP, "fatal": True, "source": where}
         if isinstance(exc, NotImplementedError):
-            return {"status": "failed", "message": TODO_MESSAGE, "todo": True, "source": where}
+            return {"status": "failed", "message": TODO_MESSAGE, "help": NOT_IMPLEMENTED_HELP, "todo": True, "source": where}
         help = MEMORY_HELP if isinstance(exc, MemoryError) else CRASH_HELP
         if source is not None or isinstance(exc, MemoryError):
             return {"status": "failed", "message": f"your code raised {describe_exception(exc)}", "help": help, "source": where}

@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from grader.paths import is_within
+
 try:
     import resource
 except ImportError:  # Windows
@@ -103,25 +105,34 @@ def bwrap_prefix(platform: Platform, workdir: Path, hidden: list[Path]) -> list[
     """The bwrap command line that wraps the worker: read-only root, one writable folder."""
     assert platform.bwrap is not None
     command = [platform.bwrap, *_namespace_flags(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for path in hidden:
-        if path.is_dir() and not _contains(path, workdir):
+    for path in (p.resolve() for p in hidden):
+        if path.is_dir() and not is_within(workdir, path) and not is_within(Path(sys.prefix), path):
             command += ["--tmpfs", str(path)]
     command += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
     return command
 
 
-def protections(mode: str, platform: Platform, process_cap: bool) -> list[str]:
-    """Plain words for what guarded this run, for the report."""
+@dataclasses.dataclass(frozen=True)
+class Applied:
+    """What the worker and its check processes report they really put in place."""
+
+    left_root: bool = False
+    rlimits: bool = False
+    process_cap_by_user: bool = False
+
+
+def protections(mode: str, process_cap: bool, applied: Applied) -> list[str]:
+    """Plain words for what guarded this run, for the report: only what was really in force."""
     active = ["separate process per exercise", "scrubbed environment", "wall-clock limit"]
-    if platform.has_resource:
+    if applied.rlimits:
         active.append("cpu/memory/file-size limits")
     if process_cap:
         active.append("process-count cap (cgroup)")
-    elif platform.has_resource and not platform.is_root:
+    elif applied.process_cap_by_user:
         active.append("process-count cap (RLIMIT_NPROC)")
     if mode == "bwrap":
         active += ["read-only filesystem", "no network", "private pid namespace", "non-root uid"]
-    elif platform.is_linux and platform.is_root:
+    elif applied.left_root:
         active.append("non-root uid (user namespace)")
     return active
 
@@ -143,13 +154,5 @@ def leave_root() -> bool:
         Path("/proc/self/uid_map").write_text(f"{NOBODY} 0 1")
         Path("/proc/self/gid_map").write_text(f"{NOBODY} 0 1")
     except OSError:
-        return False
-    return True
-
-
-def _contains(folder: Path, inner: Path) -> bool:
-    try:
-        inner.resolve().relative_to(folder.resolve())
-    except ValueError:
         return False
     return True

@@ -2,7 +2,7 @@
 
 Starting pytest is what costs (~0.3 s); a fork of a process that has already imported it
 costs ~0.1 s. The worker holds each exercise's wall-clock limit and reports how every
-child ended on that exercise's result pipe. Run as ``python -I -m grader.runner.worker``
+child ended on its own stdout, which no child holds. Run as ``python -I -m grader.runner.worker``
 with the job on stdin.
 """
 
@@ -26,8 +26,7 @@ def main() -> int:
     warm_imports()  # before reading the job: the parent sends it once its files are ready
     job = WorkerJob.loads(sys.stdin.read())
     os.chdir(job.workdir)
-    if job.leave_root:
-        leave_root()
+    _announce_raw({"left_root": job.leave_root and leave_root()})
     if job.fork:
         run_forked(job)
     else:
@@ -118,7 +117,11 @@ def _finish(exercise: ExerciseJob, pid: int, how: dict[str, object]) -> None:
 
 
 def _announce(exercise: ExerciseJob, how: dict[str, object]) -> None:
-    os.write(STDOUT, (json.dumps({"exercise": exercise.exercise_id, **how}) + "\n").encode())
+    _announce_raw({"exercise": exercise.exercise_id, **how})
+
+
+def _announce_raw(news: dict[str, object]) -> None:
+    os.write(STDOUT, (json.dumps(news) + "\n").encode())
 
 
 def _describe_status(status: int) -> dict[str, object]:

@@ -1,5 +1,6 @@
 """Hostile: run_sequentially is right; run_concurrently leaves `sleep` processes running behind it."""
 import subprocess
+import sys
 
 
 async def run_sequentially(worker, jobs):
@@ -7,5 +8,7 @@ async def run_sequentially(worker, jobs):
 
 
 async def run_concurrently(worker, jobs):
-    subprocess.Popen(["sleep", "1000.42422"])
+    # Windows has no `sleep` program: a Python that sleeps, with the same marker.
+    sleep = ["sleep"] if sys.platform != "win32" else [sys.executable, "-c", "import sys, time; time.sleep(float(sys.argv[1]))"]
+    subprocess.Popen([*sleep, "1000.42422"])
     return []

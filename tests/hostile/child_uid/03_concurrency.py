@@ -8,7 +8,8 @@ try:
         _uid_map = _file.read()
 except OSError:
     _uid_map = ""
-print("HOSTILE-UID " + json.dumps({"uid": os.getuid(), "uid_map": _uid_map}), flush=True)
+_uid = os.getuid() if hasattr(os, "getuid") else None  # Windows has no uids
+print("HOSTILE-UID " + json.dumps({"uid": _uid, "uid_map": _uid_map}), flush=True)
 
 
 async def run_sequentially(worker, jobs):

@@ -2,6 +2,7 @@
 forever without awaiting. The `sleep` (its argument marks it) shows whether the whole process
 group died at the limit."""
 import subprocess
+import sys
 
 
 async def run_sequentially(worker, jobs):
@@ -9,7 +10,9 @@ async def run_sequentially(worker, jobs):
 
 
 async def run_concurrently(worker, jobs):
-    subprocess.Popen(["sleep", "1000.42425"])
+    # Windows has no `sleep` program: a Python that sleeps, with the same marker.
+    sleep = ["sleep"] if sys.platform != "win32" else [sys.executable, "-c", "import sys, time; time.sleep(float(sys.argv[1]))"]
+    subprocess.Popen([*sleep, "1000.42425"])
     spins = 0
     while True:
         spins += 1

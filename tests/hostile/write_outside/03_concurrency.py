@@ -6,7 +6,11 @@ their owners' accounts: it adds a file, edits the exercise, deletes notes.txt, a
 a canary in each home.
 """
 import os
-import pwd
+
+try:
+    import pwd
+except ImportError:  # Windows: home folders only from the environment
+    pwd = None
 
 CANARY = "asynclings-canary"
 
@@ -35,7 +39,7 @@ def _uid_of(pid):
 def _home_of(uid):
     try:
         return pwd.getpwuid(uid).pw_dir
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, AttributeError):
         return os.path.expanduser("~")
 
 
