@@ -82,10 +82,11 @@ class Kit:
         """Exercises named by id or by a unique prefix (``03`` for ``03_concurrency``)."""
         chosen: list[ExerciseSpec] = []
         for token in wanted:
-            matches = [e for e in self.exercises if e.id == token or e.id.startswith(token)]
+            exact = [e for e in self.exercises if e.id == token]
+            matches = exact or [e for e in self.exercises if token and e.id.startswith(token)]
             if len(matches) != 1:
                 valid = ", ".join(e.id for e in self.exercises)
-                what = "matches no exercise" if not matches else "is ambiguous"
+                what = "is ambiguous" if len(matches) > 1 else "matches no exercise"
                 raise KitError(f"exercise {token!r} {what}; valid ids: {valid}")
             if matches[0] not in chosen:
                 chosen.append(matches[0])
@@ -98,7 +99,7 @@ def load_kit(path: Path | None = None) -> Kit:
     if path.is_dir():
         path = path / "kit.toml"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Windows editors may add a BOM
     except FileNotFoundError:
         raise KitError(f"kit file not found: {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -113,7 +114,7 @@ def _parse_kit(data: dict[str, Any], path: Path) -> Kit:
     base = path.parent
     dirs = {key: base / _text(data, key, path) for key in ("stubs", "solutions", "checks")}
     raw_exercises = data.get("exercises")
-    if not isinstance(raw_exercises, list) or not raw_exercises:
+    if not isinstance(raw_exercises, list) or not raw_exercises or not all(isinstance(e, dict) for e in raw_exercises):
         raise KitError(f"{path}: needs at least one [[exercises]] table")
     exercises = tuple(_parse_exercise(raw, dirs, f"{path}: exercises[{i}]") for i, raw in enumerate(raw_exercises))
     ids = [e.id for e in exercises]
@@ -127,6 +128,11 @@ def _parse_exercise(raw: dict[str, Any], dirs: dict[str, Path], where: str) -> E
     if not EXERCISE_ID.match(exercise_id):
         raise KitError(f"{where}: id {exercise_id!r} must look like '01_topic' (two digits, lowercase)")
     file = raw.get("file", f"{exercise_id}.py")
+    if not isinstance(file, str) or Path(file).name != file or not file.endswith(".py"):
+        raise KitError(f"{where}: file {file!r} must be a bare file name ending in .py")
+    checks_file = dirs["checks"] / raw.get("checks_file", f"check_{exercise_id}.py")
+    if not checks_file.is_file():
+        raise KitError(f"{where}: the checks file {checks_file} does not exist")
     checks = tuple(_parse_check(c, f"{where}.checks[{i}]") for i, c in enumerate(raw.get("checks", [])))
     if not checks:
         raise KitError(f"{where}: exercise {exercise_id!r} declares no [[exercises.checks]]")
@@ -140,12 +146,12 @@ def _parse_exercise(raw: dict[str, Any], dirs: dict[str, Path], where: str) -> E
         id=exercise_id,
         title=_text(raw, "title", where),
         file=file,
-        checks_file=dirs["checks"] / raw.get("checks_file", f"check_{exercise_id}.py"),
+        checks_file=checks_file,
         stub=dirs["stubs"] / file,
         solution=dirs["solutions"] / file,
         checks=checks,
-        hints=tuple(raw.get("hints", ())),
-        timeout=float(raw.get("timeout", 20.0)),
+        hints=_strings(raw, "hints", where),
+        timeout=_seconds(raw, 20.0, where),
     )
 
 
@@ -160,9 +166,23 @@ def _parse_check(raw: dict[str, Any], where: str) -> CheckSpec:
         id=check_id,
         name=_text(raw, "name", where),
         points=float(points),
-        depends=tuple(raw.get("depends", ())),
-        timeout=float(raw.get("timeout", 5.0)),
+        depends=_strings(raw, "depends", where),
+        timeout=_seconds(raw, 5.0, where),
     )
+
+
+def _strings(table: dict[str, Any], key: str, where: object) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise KitError(f"{where}: {key!r} must be a list of strings, found {value!r}")
+    return tuple(value)
+
+
+def _seconds(table: dict[str, Any], default: float, where: object) -> float:
+    value = table.get("timeout", default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise KitError(f"{where}: timeout must be a number of seconds > 0, found {value!r}")
+    return float(value)
 
 
 def _text(table: dict[str, Any], key: str, where: object) -> str:

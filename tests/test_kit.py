@@ -74,10 +74,16 @@ def test_pristine_stubs_score_zero_and_are_not_started(kit: Kit) -> None:
 
 def test_a_touched_stub_that_still_raises_todo_is_not_started(kit: Kit, tmp_path: Path) -> None:
     for spec in kit.exercises:
-        (tmp_path / spec.file).write_text(spec.stub.read_text() + "\n# I have read the task.\n")
+        (tmp_path / spec.file).write_text(spec.stub.read_text(encoding="utf-8") + "\n# I have read the task.\n", encoding="utf-8")
     report = grade_folder(tmp_path, kit)
     assert [e.status for e in report.exercises] == [ExerciseStatus.NOT_STARTED] * len(kit.exercises)
     assert report.score == 0
+
+
+MINIMAL_KIT = (
+    "format_version = 1\nname='x'\ntitle='x'\nstubs='s'\nsolutions='s'\nchecks='c'\n"
+    "[[exercises]]\nid='01_x'\ntitle='t'\n[[exercises.checks]]\nid='a'\nname='a'\npoints=1\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -91,17 +97,34 @@ def test_a_touched_stub_that_still_raises_todo_is_not_started(kit: Kit, tmp_path
             "[[exercises]]\nid='1_bad'\ntitle='t'\n",
             "must look like '01_topic'",
         ),
-        (
-            "format_version = 1\nname='x'\ntitle='x'\nstubs='s'\nsolutions='s'\nchecks='c'\n"
-            "[[exercises]]\nid='01_x'\ntitle='t'\n[[exercises.checks]]\nid='a'\nname='a'\npoints=1\ndepends=['b']\n",
-            "depends on ['b']",
-        ),
+        (MINIMAL_KIT.replace("points=1", "points=1\ndepends=['b']"), "depends on ['b']"),
+        (MINIMAL_KIT.replace("points=1", "points=1\ntimeout='fast'"), "timeout must be a number of seconds > 0, found 'fast'"),
+        (MINIMAL_KIT.replace("title='t'", "title='t'\nhints='one hint'"), "'hints' must be a list of strings"),
+        (MINIMAL_KIT.replace("title='t'", "title='t'\nfile='../x.py'"), "file '../x.py' must be a bare file name"),
+        (MINIMAL_KIT.replace("id='01_x'", "id='02_y'"), "the checks file"),
+        ("format_version = 1\nname='x'\ntitle='x'\nstubs='s'\nsolutions='s'\nchecks='c'\nexercises=[1]\n", "needs at least one [[exercises]]"),
     ],
-    ids=["version", "no-exercises", "toml", "bad-id", "unknown-dependency"],
+    ids=["version", "no-exercises", "toml", "bad-id", "unknown-dependency", "timeout", "hints", "file", "no-checks-file", "not-a-table"],
 )
 def test_malformed_kits_are_explained(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "kit.toml"
     path.write_text(text)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "check_01_x.py").write_text("")
     with pytest.raises(KitError, match=re.escape(message)) as caught:
         load_kit(path)
     assert str(path) in str(caught.value)
+
+
+def test_an_exact_id_is_never_ambiguous(tmp_path: Path) -> None:
+    text = MINIMAL_KIT + "[[exercises]]\nid='01_x_more'\ntitle='t'\n[[exercises.checks]]\nid='a'\nname='a'\npoints=1\n"
+    (tmp_path / "kit.toml").write_text(text)
+    (tmp_path / "c").mkdir()
+    for name in ("check_01_x.py", "check_01_x_more.py"):
+        (tmp_path / "c" / name).write_text("")
+    kit = load_kit(tmp_path / "kit.toml")
+    assert [e.id for e in kit.select(["01_x"])] == ["01_x"]
+    with pytest.raises(KitError, match="'01' is ambiguous"):
+        kit.select(["01"])
+    with pytest.raises(KitError, match="'' matches no exercise"):
+        kit.select([""])
