@@ -99,7 +99,7 @@ class Progress:
         except OSError as exc:
             raise ProgressError(f"cannot back up {file.name} to {backups}: {exc.strerror}") from None
         progress = self.of(exercise_id)
-        progress.backups.append(str(target.relative_to(self.state_dir)))
+        progress.backups.append(target.relative_to(self.state_dir).as_posix())  # the same record on every system
         self.update(exercise_id, progress)
         return target
 

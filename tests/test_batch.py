@@ -45,7 +45,7 @@ def rows(outdir: Path) -> dict[str, dict[str, str]]:
 
 
 def students(outdir: Path) -> dict[str, dict]:
-    return {s["student"]: s for s in json.loads((outdir / "grades.json").read_text())["students"]}
+    return {s["student"]: s for s in json.loads((outdir / "grades.json").read_text(encoding="utf-8"))["students"]}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_where_each_file_came_from_and_what_was_noticed(graded: dict) -> None:
 
 def test_records_hold_no_clock_and_no_machine_path(graded: dict) -> None:
     root = graded["root"]
-    text = (root / "merged" / "grades.json").read_text()
+    text = (root / "merged" / "grades.json").read_text(encoding="utf-8")
     assert str(root) not in text and "asynclings-" not in text
     assert {s["report"]["duration"] for s in students(root / "merged").values()} == {0.0}
 
@@ -152,7 +152,7 @@ def test_a_rerun_reuses_every_result_and_changes_no_byte(graded: dict) -> None:
 
 
 def test_feedback_speaks_to_the_student(graded: dict) -> None:
-    feedback = (graded["root"] / "j2" / "feedback" / "bob.md").read_text()
+    feedback = (graded["root"] / "j2" / "feedback" / "bob.md").read_text(encoding="utf-8")
     assert feedback.startswith("# Feedback for bob\n")
     assert "Did you await each task before creating the next?" in feedback
     assert "shared" not in feedback
@@ -197,8 +197,8 @@ def test_whole_kit_with_roster_overrides_reuse_and_force(tmp_path: Path, kit: Ki
     assert (table["dave"]["flags"], table["dave"]["01_coroutines_status"], table["dave"]["command"]) == ("no_submission", "missing", "")
     assert table["dave"]["overrides"] == "01_coroutines 0->10: oral exam (overrides.csv:4)"
     assert table["zed"]["flags"] == "not_on_roster"
-    assert "Score after your teacher's changes: 94/100" in (out / "feedback" / "ann.md").read_text()
-    assert "No submission was received from you" in (out / "feedback" / "dave.md").read_text()
+    assert "Score after your teacher's changes: 94/100" in (out / "feedback" / "ann.md").read_text(encoding="utf-8")
+    assert "No submission was received from you" in (out / "feedback" / "dave.md").read_text(encoding="utf-8")
 
     (tmp_path / "overrides.csv").write_text("student,exercise,points,reason\nzed,03,20,regraded by hand\n")
     code, output = grade(*command)
@@ -217,7 +217,7 @@ def one_line_error(code: int, output: str) -> str:
 @pytest.mark.parametrize(
     ("files", "args", "message"),
     [
-        ({}, ["batch", "nowhere", "-o", "out"], "Error: submissions must be a folder of student folders and archives: /"),
+        ({}, ["batch", "nowhere", "-o", "out"], "Error: submissions must be a folder of student folders and archives: {anchor}"),
         ({}, ["batch", "class", "-o", "out", "--shard", "3/2"], "Error: shard must look like K/N with 1 <= K <= N (e.g. 2/4), found '3/2'"),
         ({"r.csv": "name,email\nA,a@b\n"}, ["batch", "class", "-o", "out", "--roster", "r.csv"], "needs a header row with an 'id' column"),
         ({"r.csv": "id\nx\nx\n"}, ["batch", "class", "-o", "out", "--roster", "r.csv"], "r.csv:3: id 'x' appears twice"),
@@ -234,7 +234,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, files: dict[str, str],
         (tmp_path / name).write_text(text)
     local = {"nowhere", "class", "out", "r.csv", "o.csv"}
     line = one_line_error(*grade(*(tmp_path / a if a in local else a for a in args)))
-    assert message in line
+    assert message.replace("{anchor}", tmp_path.anchor) in line  # "/", or "C:\\" on Windows
 
 
 def test_merge_refuses_missing_shards_and_different_batches(graded: dict, tmp_path: Path) -> None:
@@ -248,6 +248,10 @@ def test_merge_refuses_missing_shards_and_different_batches(graded: dict, tmp_pa
     assert line.endswith("were not graded the same way (command differs); merge shards of one batch")
 
 
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="finds the batch's workers in /proc, and sends SIGINT to another process (Windows cannot)",
+)
 def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path: Path) -> None:
     write_file(tmp_path / "class" / "a_quick" / "03_concurrency.py", REFERENCE)
     write_file(tmp_path / "class" / "b_hangs" / "03_concurrency.py", LOOPS)

@@ -199,6 +199,7 @@ def test_bundle_refuses_a_kit_whose_checks_live_outside_it(tmp_path: Path) -> No
     text = kit_file.read_text(encoding="utf-8").replace('checks = "hidden"', 'checks = "../elsewhere"')
     (tmp_path / "inner").mkdir()
     (tmp_path / "inner" / "kit.toml").write_text(text, encoding="utf-8")
+    shutil.copytree(tmp_path / "hidden", tmp_path / "elsewhere")
     result = CliRunner().invoke(main, ["gradescope-bundle", "-o", str(tmp_path / "x.zip"), "--kit", str(tmp_path / "inner")])
     assert result.exit_code == 2
     assert "is outside the kit's folder" in result.output and "Traceback" not in result.output

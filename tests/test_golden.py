@@ -22,7 +22,7 @@ SCENARIOS = sorted(path.parent for path in GOLDEN.glob("*/*/expected.json"))
 
 @pytest.mark.parametrize("folder", SCENARIOS, ids=[f"{p.parent.name}/{p.name}" for p in SCENARIOS])
 def test_golden_submission(folder: Path, kit: Kit) -> None:
-    expected = json.loads((folder / "expected.json").read_text())
+    expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
     report = grade_folder(folder, kit, kit.select([folder.parent.name]))
     (exercise,) = report.exercises
     for check in exercise.checks:
@@ -38,5 +38,5 @@ def test_golden_submission(folder: Path, kit: Kit) -> None:
 
 def test_every_exercise_has_three_wrong_submissions(kit: Kit) -> None:
     for spec in kit.exercises:
-        wrong = [p for p in SCENARIOS if p.parent.name == spec.id and json.loads((p / "expected.json").read_text())["score"] < spec.max_score]
+        wrong = [p for p in SCENARIOS if p.parent.name == spec.id and json.loads((p / "expected.json").read_text(encoding="utf-8"))["score"] < spec.max_score]
         assert len(wrong) >= 3, spec.id

@@ -7,14 +7,17 @@ record (``.asynclings/`` next to the exercises) is the test's own.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pytest
 from click.testing import CliRunner
 
-from grader.cli import main, use_color
+import grader.cli.terminal
+from grader.cli import main
+from grader.cli.terminal import use_color
 from grader.kit import Kit
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report, SourceRef, Span
 from grader.progress import STATE_DIR, STATE_FILE, Progress
@@ -24,6 +27,11 @@ from .conftest import GOLDEN
 
 SLOW = GOLDEN / "03_concurrency" / "await_in_loop" / "03_concurrency.py"
 STUDENT_VERSION = "# my attempt\n"
+
+
+def native(path: str) -> str:
+    """``path`` as this system prints it (``exercises\\03.py`` on Windows)."""
+    return str(PurePath(path))
 
 
 @pytest.fixture
@@ -45,7 +53,7 @@ def grade(*args: str, stdin: str | None = None) -> tuple[int, str]:
 
 
 def recorded(home: Path) -> dict[str, object]:
-    return json.loads((home / STATE_DIR / STATE_FILE).read_text())["folders"]["exercises"]
+    return json.loads((home / STATE_DIR / STATE_FILE).read_text(encoding="utf-8"))["folders"]["exercises"]
 
 
 def report_fields(exercise_id: str) -> tuple[int, bool]:
@@ -69,7 +77,7 @@ def test_list_shows_status_score_hints_next_and_progress(home: Path, kit: Kit) -
         f"  TODO 05_queues        0/20             {title['05_queues']}\n"
         "\n"
         "[####................]  1/5 done  (34/100 points)\n"
-        "Next up: 02_event_loop  edit exercises/02_event_loop.py; stuck? grade hint 02_event_loop\n"
+        f"Next up: 02_event_loop  edit {native('exercises/02_event_loop.py')}; stuck? grade hint 02_event_loop\n"
     )
 
 
@@ -110,7 +118,7 @@ def test_hint_all_shows_every_hint_at_once(home: Path, kit: Kit) -> None:
     ("args", "message"),
     [
         (["hint", "99"], "Error: exercise '99' matches no exercise; valid ids: "),
-        (["reset", "03", "/no/such/folder"], "Error: path not found: /no/such/folder\n"),
+        (["reset", "03", "/no/such/folder"], f"Error: path not found: {native('/no/such/folder')}\n"),
         (["show-solution", "0"], "Error: exercise '0' is ambiguous; valid ids: "),
     ],
     ids=["unknown-exercise", "missing-folder", "ambiguous-id"],
@@ -130,23 +138,26 @@ def test_reset_asks_keeps_a_backup_and_restores_the_stub(home: Path, kit: Kit) -
     spec = kit.exercise("03_concurrency")
     mine = home / "exercises" / spec.file
     mine.write_bytes(spec.solution.read_bytes())
-    question = "Replace exercises/03_concurrency.py with the original stub? Your version is kept in .asynclings/backups [y/N]: "
+    question = (
+        f"Replace {native('exercises/03_concurrency.py')} with the original stub? "
+        f"Your version is kept in {native('.asynclings/backups')} [y/N]: "
+    )
     assert grade("reset", "03", stdin="n\n") == (1, f"{question}n\nAborted!\n")
     assert mine.read_bytes() == spec.solution.read_bytes()
     code, output = grade("reset", "03", stdin="y\n")
     match = re.fullmatch(
-        re.escape(f"{question}y\nReset exercises/03_concurrency.py to the original stub. Your version is saved as ")
-        + r"(\.asynclings/backups/03_concurrency\.\d{8}-\d{6}\.py)\n",
+        re.escape(f"{question}y\nReset {native('exercises/03_concurrency.py')} to the original stub. Your version is saved as ")
+        + "(" + re.escape(native(".asynclings/backups") + os.sep) + r"03_concurrency\.\d{8}-\d{6}\.py)\n",
         output,
     )
     assert code == 0 and match, output
     assert (home / match[1]).read_bytes() == spec.solution.read_bytes()
     assert mine.read_bytes() == spec.stub.read_bytes()
-    assert recorded(home)["03_concurrency"]["backups"] == [match[1].removeprefix(".asynclings/")]
+    assert recorded(home)["03_concurrency"]["backups"] == [Path(match[1]).relative_to(STATE_DIR).as_posix()]
     # The backup holds a passing solution, and is still not graded: the exercise is a stub again.
     code, output = grade("-e", "03", "--format", "json")
     assert json.loads(output)["exercises"][0]["status"] == "not_started"
-    assert grade("reset", "03") == (0, "exercises/03_concurrency.py is the original stub already: nothing to reset.\n")
+    assert grade("reset", "03") == (0, f"{native('exercises/03_concurrency.py')} is the original stub already: nothing to reset.\n")
 
 
 def test_reset_yes_does_not_ask_and_backups_never_collide(home: Path, kit: Kit) -> None:
@@ -154,7 +165,7 @@ def test_reset_yes_does_not_ask_and_backups_never_collide(home: Path, kit: Kit) 
     for attempt in ("first", "second"):
         mine.write_text(f"# {attempt}\n")
         code, output = grade("reset", "02", "--yes")
-        assert code == 0 and output.startswith("Reset exercises/02_event_loop.py to the original stub. Your version is saved as ")
+        assert code == 0 and output.startswith(f"Reset {native('exercises/02_event_loop.py')} to the original stub. Your version is saved as ")
     backups = sorted((home / STATE_DIR / "backups").iterdir())
     assert sorted(b.read_text() for b in backups) == ["# first\n", "# second\n"]
     assert len(recorded(home)["02_event_loop"]["backups"]) == 2
@@ -163,7 +174,7 @@ def test_reset_yes_does_not_ask_and_backups_never_collide(home: Path, kit: Kit) 
 
 def test_reset_restores_a_deleted_file_without_a_backup(home: Path, kit: Kit) -> None:
     (home / "exercises" / "04_monitoring.py").unlink()
-    assert grade("reset", "04") == (0, "Reset exercises/04_monitoring.py to the original stub.\n")
+    assert grade("reset", "04") == (0, f"Reset {native('exercises/04_monitoring.py')} to the original stub.\n")
     assert not (home / STATE_DIR).exists()
 
 
@@ -180,7 +191,7 @@ def test_show_solution_waits_for_a_pass_unless_forced_and_records_force(home: Pa
     code, output = grade("show-solution", "03", "--force")
     assert code == 0
     assert output == (
-        f"Reference solution for 03_concurrency:\n\n{spec.solution.read_text().rstrip()}\n\n"
+        f"Reference solution for 03_concurrency:\n\n{spec.solution.read_text(encoding='utf-8').rstrip()}\n\n"
         "Shown before the exercise passed: this is recorded in your report (solution_viewed).\n"
     )
     assert report_fields("03") == (0, True)
@@ -191,7 +202,7 @@ def test_show_solution_after_a_pass_is_not_recorded(home: Path, kit: Kit) -> Non
     (home / "exercises" / spec.file).write_bytes(spec.solution.read_bytes())
     code, output = grade("show-solution", "03")
     assert code == 0
-    assert output.startswith(f"Reference solution for 03_concurrency:\n\n{spec.solution.read_text()[:40]}")
+    assert output.startswith(f"Reference solution for 03_concurrency:\n\n{spec.solution.read_text(encoding='utf-8')[:40]}")
     assert output.endswith("You passed this one: compare, and keep whichever reads better to you.\n")
     assert report_fields("03") == (0, False)
 
@@ -275,6 +286,7 @@ def test_colour_only_on_a_terminal_without_no_color_or_ci(monkeypatch: pytest.Mo
     for name in ("NO_COLOR", "CI"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(grader.cli.terminal, "windows_vt_mode", lambda stream: True)  # on Windows: a console that takes ANSI
     assert use_color()
     assert "\x1b[" in render_text(FAILED_REPORT, color=True)
     for name in ("NO_COLOR", "CI"):

@@ -8,13 +8,12 @@ exit code 2 ("could not grade"); a graded run exits 0 when everything selected p
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from grader.cli.terminal import safe_output
 from grader.kit import Kit, KitError, load_kit
 
 EXIT_SHORT = 1
@@ -88,11 +87,6 @@ def open_kit(kit_path: Path | None) -> Kit:
         raise CannotGrade(str(exc)) from None
 
 
-def use_color() -> bool:
-    """Colour only for a person at a terminal: never when piped, in CI, or with NO_COLOR."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not os.environ.get("CI")
-
-
 @click.group(cls=DefaultGroup, default_command="check", context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="asynclings")
 def main() -> None:
@@ -100,4 +94,5 @@ def main() -> None:
 
     Run `grade check --help` for the grading options.
     """
+    safe_output()
 

@@ -21,7 +21,7 @@ from grader.runner.limits import Limits
 from grader.runner.sandbox import SandboxError, detect, resolve
 
 EXIT_INTERRUPTED = 130
-# How each limit is spelled on the command line, and its unit there.
+CANNOT_ACCESS = "cannot read or write {path}: {reason} (on Windows, a file open in another program cannot be replaced)"
 INTERRUPTED = "Interrupted: {done} of {total} students have a result in {outdir}; run the same command again to grade the rest."
 
 
@@ -59,7 +59,7 @@ def batch_command(
     except (KitError, RosterError, OverrideError, ShardError, SandboxError) as exc:
         raise CannotGrade(str(exc)) from None
     command = [arg for spec in exercises if selected for arg in ("-e", spec.id)]
-    command += ["--kit", str(kit_path)] if kit_path else []
+    command += ["--kit", str(kit.path)] if kit_path else []
     options = BatchOptions(
         submissions=submissions,
         outdir=outdir,
@@ -77,6 +77,8 @@ def batch_command(
         summary = run_batch(options, make_progress(sys.stderr.isatty()))
     except (BatchError, StoreError) as exc:
         raise CannotGrade(str(exc)) from None
+    except OSError as exc:  # e.g. on Windows, grades.csv held open by a spreadsheet
+        raise CannotGrade(CANNOT_ACCESS.format(path=exc.filename or outdir, reason=exc.strerror or exc)) from None
     if summary.ignored:
         click.echo(f"Ignored {len(summary.ignored)} entries that belong to no student: {', '.join(summary.ignored)}")
     if summary.interrupted:
@@ -94,4 +96,6 @@ def merge_command(outdirs: tuple[Path, ...], target: Path) -> None:
         rows = merge_outputs(list(outdirs), target)
     except (MergeError, StoreError) as exc:
         raise CannotGrade(str(exc)) from None
+    except OSError as exc:
+        raise CannotGrade(CANNOT_ACCESS.format(path=exc.filename or target, reason=exc.strerror or exc)) from None
     click.echo(f"Merged {len(outdirs)} outputs: {rows} students; gradebook in {target}")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit, use_color
+from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit
+from grader.cli.terminal import use_color
 from grader.grading import grade_folder
 from grader.kit import KitError
 from grader.model import Report

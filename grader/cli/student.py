@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit, use_color
+from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit
+from grader.cli.terminal import use_color
 from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit, KitError
 from grader.model import ExerciseStatus, Report
@@ -173,5 +174,8 @@ def show_solution_command(exercise_id: str, path: Path | None, force: bool, kit_
 
 
 def _shown(path: Path) -> str:
-    """A path as the student would type it from here."""
-    return os.path.relpath(path)
+    """A path as the student would type it from here (in full when it is on another drive)."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # Windows: no relative path leads from C: to D:
+        return str(path)

@@ -22,7 +22,8 @@ import watchfiles
 from rich.text import Text
 from watchfiles.main import FileChange
 
-from grader.cli import kit_option, main, open_kit, use_color
+from grader.cli import kit_option, main, open_kit
+from grader.cli.terminal import ansi_terminal, use_color
 from grader.cli.student import exercise_folder, folder_argument, grade_quietly
 from grader.kit import ExerciseSpec, Kit
 from grader.model import ExerciseResult, ExerciseStatus
@@ -98,7 +99,7 @@ def watch_command(path: Path | None, debounce: float, kit_path: Path | None) -> 
     folder = exercise_folder(path)
     files = {spec.file: spec for spec in kit.exercises}
     color = use_color()
-    clear = sys.stdout.isatty() and not os.environ.get("CI")
+    clear = ansi_terminal(sys.stdout) and not os.environ.get("CI")
     with contextlib.suppress(KeyboardInterrupt), keyboard(sys.stdin) as (wants_quit, quit_key):
         events = saves(folder, set(files), debounce, wants_quit)
         with contextlib.closing(events):

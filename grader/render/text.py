@@ -7,6 +7,7 @@ set, or in CI logs, so the same words read well everywhere.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 
@@ -193,7 +194,7 @@ def render_progress(report: Report, hints_available: dict[str, int], *, folder: 
     if upcoming is None:
         lines.append(Text(ALL_PASSED, style="bold green"))
     else:
-        lines.append(Text.assemble("Next up: ", (upcoming.id, "bold"), f"  edit {folder}/{upcoming.file}; stuck? grade hint {upcoming.id}"))
+        lines.append(Text.assemble("Next up: ", (upcoming.id, "bold"), f"  edit {os.path.join(folder, upcoming.file)}; stuck? grade hint {upcoming.id}"))
     return to_string(lines, color=color)
 
 

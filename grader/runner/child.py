@@ -72,4 +72,4 @@ def run_exercise(job: ExerciseJob, worker: WorkerJob) -> int:
 
 def _unbuffered_text(fd: int) -> io.TextIOWrapper:
     raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 - lives as long as the process
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", write_through=True)  # type: ignore[arg-type]
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n", write_through=True)  # type: ignore[arg-type]

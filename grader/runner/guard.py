@@ -20,7 +20,7 @@ READ_VIOLATION = "read the kit's reference solution {name}"
 WRITE_VIOLATION = "change a file outside its temporary folder: {path}"
 IMPORT_VIOLATION = "import {module}, the kit's own reference solutions or checks"
 FORBIDDEN_MODULES = ("solutions", "grader.default_kit")
-WRITABLE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
+WRITABLE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", os.devnull, os.path.realpath(os.devnull))
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Audit events that change the filesystem, and which of their arguments are paths.
 CHANGING_EVENTS = {

@@ -32,6 +32,9 @@ RESULT_BYTES_LIMIT = 1 << 20
 STARTUP_SECONDS = 10.0
 CHUNK = 65536
 LINGER_SECONDS = 0.5
+# The report claims "cpu/memory/file-size limits" only where every check process set all three
+# (macOS refuses RLIMIT_AS, Windows has none).
+RLIMITS_CLAIMED = ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE")
 
 
 @dataclasses.dataclass
@@ -126,6 +129,8 @@ def run_checks(
             cap.kill_all()
         for worker in workers:
             worker.wait()
+    if not platform.has_fork:
+        _ended_from_exit_status(workers, groups, outcomes)
     if not finished:
         _mark_overdue(outcomes, jobs)
     applied = _applied([stream for _, stream in readers if stream.kind == "worker"], outcomes)
@@ -138,9 +143,20 @@ def _applied(workers: list[_Stream], outcomes: dict[str, RawOutcome]) -> sandbox
     news = [record for stream in workers for record in stream.news]
     return sandbox.Applied(
         left_root=bool(news) and all(record.get("left_root") for record in news),
-        rlimits=bool(starts) and all(record.get("rlimits") for record in starts),
+        rlimits=bool(starts) and all(set(RLIMITS_CLAIMED) <= set(record.get("rlimits") or ()) for record in starts),
         process_cap_by_user=bool(starts) and all(record.get("process_cap_by_user") for record in starts),
     )
+
+
+def _ended_from_exit_status(
+    workers: list[subprocess.Popen[bytes]], groups: list[list[ExerciseJob]], outcomes: dict[str, RawOutcome]
+) -> None:
+    """Without fork a worker *is* its exercise's check process: its exit status says how that ended."""
+    for worker, (job,) in zip(workers, groups):
+        outcome = outcomes[job.exercise_id]
+        if outcome.ended is None and worker.returncode is not None:
+            code = worker.returncode
+            outcome.ended = {"ended": "signal", "signal": -code} if code < 0 else {"ended": "exit", "exit_code": code}
 
 
 def _close_quietly(fds: list[int]) -> None:

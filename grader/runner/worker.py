@@ -154,6 +154,8 @@ def run_single(job: WorkerJob) -> None:
     code = run_exercise(exercise, job)
     os.dup2(stdout, STDOUT)
     _announce(exercise, {"ended": "exit", "exit_code": code})
+    # MUST NOT wait for threads the student left running: only the parent's kill would end them.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,93 @@
+"""What the terminal behind standard output can show: colours, escapes, characters.
+
+A report goes to a person at a terminal (colour, symbols), or to a file, pipe or CI log
+(plain UTF-8, never escapes), on POSIX and on Windows consoles alike.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import sys
+from typing import Any, TextIO
+
+WINDOWS = sys.platform == "win32"
+# SetConsoleMode flag: the Windows console acts on ANSI escapes (colours, clearing).
+VIRTUAL_TERMINAL_PROCESSING = 0x0004
+
+
+def use_color() -> bool:
+    """Colour only for a person at a terminal: never when piped, in CI, or with NO_COLOR.
+
+    And only where it shows: a terminal that acts on ANSI escapes and takes UTF-8 (the
+    report's symbols). Elsewhere the plain ASCII report, never escapes printed as text.
+    """
+    if os.environ.get("NO_COLOR") or os.environ.get("CI"):
+        return False
+    return speaks_utf8(sys.stdout) and ansi_terminal(sys.stdout)
+
+
+def speaks_utf8(stream: TextIO) -> bool:
+    """Whether ``stream`` can encode every character (a UTF encoding), whatever the locale."""
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def ansi_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal that acts on ANSI escapes (colours, clearing the screen).
+
+    Every POSIX terminal does. A Windows console does once its virtual-terminal mode is on,
+    which is asked for here: Windows 10's console starts with it off, and would print the
+    escapes as text.
+    """
+    try:
+        if not stream.isatty():
+            return False
+    except (AttributeError, ValueError):
+        return False
+    return not WINDOWS or windows_vt_mode(stream)
+
+
+def windows_vt_mode(stream: TextIO, kernel32: Any = None) -> bool:
+    """Find, or turn on, virtual-terminal processing in the Windows console behind ``stream``.
+
+    ``False`` wherever that cannot be had: not Windows, not a console (a file, a pipe, NUL),
+    or a console too old for it.
+    """
+    try:
+        import ctypes
+        import msvcrt
+
+        kernel32 = kernel32 or ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = ctypes.c_void_p(msvcrt.get_osfhandle(stream.fileno()))  # type: ignore[attr-defined]
+        mode = ctypes.c_uint32()
+        if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+            return False
+        if mode.value & VIRTUAL_TERMINAL_PROCESSING:
+            return True
+        return bool(kernel32.SetConsoleMode(handle, mode.value | VIRTUAL_TERMINAL_PROCESSING))
+    except Exception:  # noqa: BLE001 - a probe: any failure means no virtual terminal
+        return False
+
+
+def safe_output(stream: TextIO | None = None) -> None:
+    """Make standard output unable to fail on a character its locale lacks.
+
+    Redirected output (a file, a pipe, a CI log) becomes UTF-8, which readers of a JSON,
+    JUnit or Markdown report expect; Windows would write cp1252 there, and stop with
+    UnicodeEncodeError at the first "→" of a timeline or emoji a student printed. A
+    terminal keeps its encoding and shows what it cannot encode as "?".
+    """
+    stream = stream or sys.stdout
+    if speaks_utf8(stream) or not hasattr(stream, "reconfigure"):
+        return
+    try:
+        interactive = stream.isatty()
+    except (AttributeError, ValueError):
+        interactive = False
+    if interactive:
+        stream.reconfigure(errors="replace")
+    else:
+        stream.reconfigure(encoding="utf-8", errors="replace")
