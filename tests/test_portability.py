@@ -325,3 +325,12 @@ def test_a_gradebook_another_program_holds_open_is_one_line(tmp_path: Path, monk
     result = CliRunner().invoke(main, ["batch", str(tmp_path / "class"), "-o", str(tmp_path / "out"), "-e", "03"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert result.output.startswith(f"Error: cannot read or write {locked}: Permission denied")
+
+
+def test_the_guard_compares_paths_as_case_insensitive_disks_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.runner import guard
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert guard._fold("/Kit/SOLUTIONS/03.py") == "/kit/solutions/03.py"
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert guard._fold("/Kit/SOLUTIONS/03.py") == "/Kit/SOLUTIONS/03.py"

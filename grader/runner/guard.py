@@ -70,7 +70,7 @@ def arm(unreadable: list[Path], writable: list[Path], report: Callable[[str], No
 
 
 def _roots(folders: list[Path]) -> tuple[str, ...]:
-    return tuple(os.path.join(os.path.realpath(f), "") for f in folders)
+    return tuple(_fold(os.path.join(os.path.realpath(f), "")) for f in folders)
 
 
 def _is_path(value: object) -> bool:
@@ -78,8 +78,14 @@ def _is_path(value: object) -> bool:
 
 
 def _real(value: Any) -> str:
-    return os.path.realpath(os.fsdecode(value))
+    return _fold(os.path.realpath(os.fsdecode(value)))
+
+
+def _fold(path: str) -> str:
+    """Paths as the filesystem compares them: macOS and Windows disks ignore case by default."""
+    return path.casefold() if sys.platform in ("darwin", "win32") else path
 
 
 def _may_write(path: str, allowed: tuple[str, ...]) -> bool:
-    return path.startswith(allowed) or path in WRITABLE_DEVICES or os.path.join(path, "") in allowed
+    devices = {_fold(device) for device in WRITABLE_DEVICES}
+    return path.startswith(allowed) or path in devices or os.path.join(path, "") in allowed
