@@ -128,3 +128,11 @@ def test_an_exact_id_is_never_ambiguous(tmp_path: Path) -> None:
         kit.select(["01"])
     with pytest.raises(KitError, match="'' matches no exercise"):
         kit.select([""])
+
+
+def test_exercises_ship_as_the_pristine_stubs_kept_apart_from_them(kit: Kit) -> None:
+    """The student edits exercises/; reset and "not started" need an untouched copy elsewhere."""
+    for spec in kit.exercises:
+        working = ROOT / "exercises" / spec.file
+        assert spec.stub.resolve() != working.resolve(), spec.id
+        assert working.read_bytes() == spec.stub.read_bytes(), spec.id
