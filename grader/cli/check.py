@@ -9,15 +9,12 @@ import click
 
 from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit
 from grader.cli.terminal import use_color
-from grader.grading import grade_folder
 from grader.kit import KitError
 from grader.model import Report
-from grader.progress import apply_progress
 from grader.render import FORMATS, preload, render
+from grader.cli.grading import grade_for_student
 from grader.cli.limits import limit_options
 from grader.runner.limits import Limits
-from grader.runner.sandbox import SandboxError
-from grader.submission import SubmissionError, check_folder, require_exercise_files
 
 
 @main.command("check")
@@ -42,17 +39,11 @@ def check_command(
     """Grade PATH (default: ./exercises) and print what passed, what failed, and why."""
     preload("text", fmt)
     kit = open_kit(kit_path)
-    folder = path or Path("exercises")
     try:
-        exercises = kit.select(list(selected)) if selected else list(kit.exercises)
-        require_exercise_files(check_folder(folder), exercises)
-        report = grade_folder(folder, kit, exercises, limits)
-    except (KitError, SandboxError) as exc:
+        exercises = kit.select(list(selected)) if selected else None
+    except KitError as exc:
         raise CannotGrade(str(exc)) from None
-    except SubmissionError as exc:
-        hint = " (run grade in the kit's folder, or give PATH)" if path is None else ""
-        raise CannotGrade(f"{exc}{hint}") from None
-    apply_progress(report, folder)
+    report = grade_for_student(path or Path("exercises"), kit, exercises, limits, default_folder=path is None, require_files=True)
     emit(report, fmt, output, quiet)
     sys.exit(exit_code(report, min_score))
 

@@ -50,6 +50,11 @@ LIMIT_OPTIONS = (
 )  # fmt: skip
 
 
+def default_limits() -> Limits:
+    """The defaults, with one check process per core."""
+    return Limits(parallel=os.cpu_count() or 2)
+
+
 def limit_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Add the limit options to a command; it receives them as one ``limits: Limits`` argument."""
 
@@ -59,7 +64,7 @@ def limit_options(function: Callable[..., Any]) -> Callable[..., Any]:
         for option in LIMIT_OPTIONS:
             value = kwargs.pop(option.parameter)
             values[option.field] = value * option.unit if option.unit and value is not None else value
-        kwargs["limits"] = Limits(**values, parallel=os.cpu_count() or 2)
+        kwargs["limits"] = dataclasses.replace(default_limits(), **values)
         return function(*args, **kwargs)
 
     for option in reversed(LIMIT_OPTIONS):

@@ -15,14 +15,12 @@ from typing import Any
 import click
 
 from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit
+from grader.cli.grading import grade_for_student
 from grader.cli.terminal import use_color
-from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit, KitError
 from grader.model import ExerciseStatus, Report
-from grader.progress import BACKUP_DIR, ExerciseProgress, Progress, ProgressError, apply_progress
+from grader.progress import BACKUP_DIR, ExerciseProgress, Progress, ProgressError
 from grader.render.text import render_hints, render_progress, render_solution
-from grader.runner.limits import Limits
-from grader.runner.sandbox import SandboxError
 from grader.submission import SubmissionError, check_folder
 
 DEFAULT_FOLDER = Path("exercises")
@@ -62,12 +60,7 @@ def pick(kit: Kit, token: str) -> ExerciseSpec:
 
 def grade_quietly(folder: Path, kit: Kit, exercises: list[ExerciseSpec] | None = None) -> Report:
     """Grade without printing anything, with the student's recorded progress filled in."""
-    try:
-        report = grade_folder(folder, kit, exercises, Limits(parallel=os.cpu_count() or 2))
-    except (KitError, SandboxError, SubmissionError) as exc:
-        raise CannotGrade(str(exc)) from None
-    apply_progress(report, folder)
-    return report
+    return grade_for_student(folder, kit, exercises)
 
 
 def record(progress: Progress, exercise_id: str, recorded: ExerciseProgress) -> None:
