@@ -8,6 +8,7 @@ from pathlib import Path
 
 from grader.kit import ExerciseSpec, Kit
 from grader.model import ExerciseResult, Report
+from grader.runner.kept_worker import KeptWorker
 from grader.runner.launcher import Limits, run_checks
 from grader.runner.sandbox import detect, resolve
 from grader.submission import Readiness, check_folder, copy_for_run, prepare, remove_quietly
@@ -20,11 +21,13 @@ def grade_folder(
     exercises: list[ExerciseSpec] | None = None,
     limits: Limits | None = None,
     hidden: tuple[Path, ...] = (),
+    worker: KeptWorker | None = None,
 ) -> Report:
     """Grade ``folder`` against ``kit`` (all exercises, or the chosen ones), in kit order.
 
     The checks never see ``folder`` itself (they run on a temporary copy), nor the kit's
-    solutions, nor any extra ``hidden`` folders (other students' work in a batch).
+    solutions, nor any extra ``hidden`` folders (other students' work in a batch). A kept
+    ``worker`` (a batch's) checks the copy instead of a worker started for this submission.
     """
     started = time.monotonic()
     folder = check_folder(folder)
@@ -35,12 +38,13 @@ def grade_folder(
     }
     limits = limits or Limits()
     sandbox, protections = resolve(limits.sandbox, detect()), []
-    workdir = Path(tempfile.mkdtemp(prefix="asynclings-"))
+    workdir = worker.scratch() if worker else Path(tempfile.mkdtemp(prefix="asynclings-"))
     try:
         runnable = copy_for_run(prepared, workdir)
         if runnable:
             solutions = tuple({spec.solution.parent for spec in chosen})
-            run = run_checks(runnable, workdir, limits, (folder, *solutions, *hidden))
+            refused = (folder, *solutions, *hidden)
+            run = worker.run(runnable, workdir, refused) if worker else run_checks(runnable, workdir, limits, refused)
             sandbox, protections = run.sandbox, run.protections
             for spec, _ in runnable:
                 results[spec.id] = judge(spec, run.outcomes[spec.id])

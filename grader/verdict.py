@@ -11,7 +11,7 @@ from typing import Any
 
 from grader.kit import CheckSpec, ExerciseSpec
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, SourceRef, Span
-from grader.runner.launcher import RawOutcome
+from grader.runner.streams import RawOutcome
 from grader.submission import Prepared, Readiness
 
 NORMAL_EXIT_CODES = (0, 1)

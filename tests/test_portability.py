@@ -33,7 +33,7 @@ from grader.grading import grade_folder
 from grader.kit import load_kit
 from grader.model import ExerciseResult, ExerciseStatus, Report
 from grader.render import text as text_render
-from grader.runner import channels, child, processes, sandbox
+from grader.runner import channels, processes, sandbox, worker
 from grader.runner import limits as limits_module
 from grader.runner.limits import Limits
 from grader.runner.sandbox import Platform
@@ -64,11 +64,10 @@ def test_without_rlimit_nproc_no_process_cap_is_claimed(monkeypatch: pytest.Monk
 
 
 def test_without_sigalrm_pytest_timeout_uses_its_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    job: Any = SimpleNamespace(checks_file=Path("check_03_concurrency.py"))
     if hasattr(signal, "SIGALRM"):
-        assert "timeout_method=thread" not in child.pytest_args(job, "/work")
+        assert "timeout_method=thread" not in worker.pytest_args(["check_03_concurrency.py"], "/work")
     monkeypatch.delattr(signal, "SIGALRM", raising=False)
-    args = child.pytest_args(job, "/work")
+    args = worker.pytest_args(["check_03_concurrency.py"], "/work")
     assert args[:2] == ["-o", "timeout_method=thread"] and "check_03_concurrency.py" in args
 
 

@@ -1,7 +1,7 @@
 """Grade a class: find every student's files, grade them in parallel, stream each result to disk.
 
-Each submission is graded by :func:`grader.grading.grade_folder`, which runs it in an
-isolated worker process of its own; a pool of threads here only waits on those. Students
+Each submission is graded by :func:`grader.grading.grade_folder` on the worker process its
+thread keeps (:mod:`grader.batch.slots`); a pool of threads here only waits on those. Students
 whose files are identical share one grading, a student whose stored record has the same
 content key is not graded again (unless ``force``), and each record is written the moment
 it is known, so Ctrl-C stops the run and keeps what is done. The gradebook is then
@@ -29,6 +29,7 @@ from grader.batch.progress import BatchProgress
 from grader.batch.record import StudentRecord, slug, stable_report
 from grader.batch.roster import Roster
 from grader.batch.shard import Shard
+from grader.batch.slots import WorkerSlots
 from grader.batch.store import ExerciseColumn, Layout, Manifest, StoreError
 from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit
@@ -148,6 +149,9 @@ class _Batch:
         self.limits = dataclasses.replace(options.limits, parallel=1)
         # A submission's code must not see the others' files, nor the gradebook.
         self.hidden = _hideable(options.submissions, layout.root)
+        solutions = tuple({spec.solution.parent.resolve() for spec in options.exercises})
+        check_files = sorted({spec.checks_file for spec in options.exercises})
+        self.slots = WorkerSlots(check_files, self.limits, (*self.hidden, *solutions))
         self.stop = threading.Event()
 
     def prepare_all(self, students: list[Student], progress: BatchProgress, summary: BatchSummary) -> list[list[_Pending]]:
@@ -212,6 +216,7 @@ class _Batch:
             return False
         finally:
             pool.shutdown(wait=True)
+            self.slots.close()
         return True
 
     def grade_group(self, group: list[_Pending]) -> list[str]:
@@ -220,7 +225,8 @@ class _Batch:
             return []
         first = group[0]
         try:
-            report = grade_folder(first.folder, self.options.kit, self.options.exercises, self.limits, self.hidden)
+            options, worker = self.options, self.slots.worker()
+            report = grade_folder(first.folder, options.kit, options.exercises, self.limits, self.hidden, worker)
             failed = False
         except Exception as exc:  # a fault of the grader must cost one student, not the batch
             report = _failed_report(self.options.kit, self.options.exercises, exc)

@@ -1,49 +1,22 @@
-"""One exercise's checks, run with pytest in the current (already isolated) process."""
+"""One exercise's checks, run in the current (already isolated) process on checks the worker collected."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import os
-import signal
 import sys
+
+import pytest
 
 from grader.checking import blocking, context, virtual_time
 from grader.runner import channels, guard, limits
 from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.reporter import CheckReporter, make_sender
 
-PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
-# pytest's own plugins that checks never need; each costs time in every check process,
-# and cacheprovider and junitxml would write files.
-UNUSED_PLUGINS = (
-    "cacheprovider", "terminal", "stepwise", "debugging", "unittest", "legacypath", "pastebin",
-    "junitxml", "doctest", "setuponly", "setupplan", "unraisableexception", "threadexception",
-    "warnings", "logging", "faulthandler", "subtests",
-)  # fmt: skip
 
-
-def pytest_args(job: ExerciseJob, rootdir: str) -> list[str]:
-    """The command line for pytest: the grader's own ini, no conftest, no cache, no autoload."""
-    # Without SIGALRM (Windows) pytest-timeout can only use its watchdog thread.
-    timeout_method = ["-o", "timeout_method=thread"] if not hasattr(signal, "SIGALRM") else []
-    return [*timeout_method,
-        str(job.checks_file),
-        "-c", PYTEST_INI,
-        "--rootdir", rootdir,
-        "--noconftest",
-        *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
-        "-p", "pytest_asyncio.plugin",
-        "-p", "pytest_timeout",
-        "-p", "grader.checking.fixtures",
-        "--capture=no",
-    ]  # fmt: skip
-
-
-def run_exercise(job: ExerciseJob, worker: WorkerJob) -> int:
+def run_exercise(job: ExerciseJob, worker: WorkerJob, session: pytest.Session, items: list[pytest.Item]) -> int:
     """Redirect output to the exercise's pipe, arm the probes and limits, and run its checks."""
-    import pytest
-
     output_fd = channels.open_in_child(job.output_fd)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
@@ -52,7 +25,6 @@ def run_exercise(job: ExerciseJob, worker: WorkerJob) -> int:
     sys.stdout = _unbuffered_text(1)
     sys.stderr = _unbuffered_text(2)
     sys.dont_write_bytecode = True
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     context.set_exercise(job.exercise_file)
     sys.path.insert(0, str(job.exercise_file.parent))
     reporter = CheckReporter(job.checks, make_sender(channels.open_in_child(job.result_fd), worker.token))
@@ -65,9 +37,16 @@ def run_exercise(job: ExerciseJob, worker: WorkerJob) -> int:
     virtual_time.install()
     blocking.install()
     reporter.send({"event": "start", "rlimits": applied, "process_cap_by_user": capped})
-    code = pytest.main(pytest_args(job, str(worker.workdir)), plugins=[reporter])
-    reporter.send({"event": "end", "exit_code": int(code)})
-    return int(code)
+    session.config.pluginmanager.register(reporter)
+    checks = reporter.select(session.config, items)
+    if not checks:
+        return int(pytest.ExitCode.NO_TESTS_COLLECTED)
+    for index, item in enumerate(checks):
+        following = checks[index + 1] if index + 1 < len(checks) else None
+        session.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+    reporter.report_tampering()
+    reporter.send({"event": "end", "exit_code": 0})
+    return 0
 
 
 def _unbuffered_text(fd: int) -> io.TextIOWrapper:

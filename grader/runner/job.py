@@ -1,13 +1,17 @@
-"""What the grader's parent asks a worker to do, as JSON over the worker's stdin.
+"""What the grader's parent asks a worker to do: one submission's exercises, as JSON.
 
-The job names files and file descriptors, never exercise logic: the worker runs whatever
-check files the kit metadata points to.
+The job names files and pipes, never exercise logic: the worker runs whatever check files
+the kit metadata points to. Where there is fork, jobs travel over a Unix socket with the
+pipes attached (a worker serves many); elsewhere one job arrives on the worker's stdin
+and names pipes the worker inherited.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import socket
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +64,8 @@ class WorkerJob:
     exercises: tuple[ExerciseJob, ...]
     limits: Limits
     forbidden: tuple[Path, ...] = ()
-    leave_root: bool = False
     cap_processes_by_user: bool = False
-    fork: bool = True
+    news_fd: int = 1
 
     def dumps(self) -> str:
         return json.dumps(
@@ -72,9 +75,8 @@ class WorkerJob:
                 "exercises": [e.to_json() for e in self.exercises],
                 "limits": self.limits.to_json(),
                 "forbidden": [str(path) for path in self.forbidden],
-                "leave_root": self.leave_root,
                 "cap_processes_by_user": self.cap_processes_by_user,
-                "fork": self.fork,
+                "news_fd": self.news_fd,
             }
         )
 
@@ -87,7 +89,49 @@ class WorkerJob:
             exercises=tuple(ExerciseJob.from_json(e) for e in data["exercises"]),
             limits=Limits.from_json(data["limits"]),
             forbidden=tuple(Path(p) for p in data["forbidden"]),
-            leave_root=data["leave_root"],
             cap_processes_by_user=data["cap_processes_by_user"],
-            fork=data["fork"],
+            news_fd=data["news_fd"],
         )
+
+    def pipes(self) -> list[int]:
+        """Every pipe end the job names: its news pipe, then each exercise's result and output."""
+        return [self.news_fd, *(fd for e in self.exercises for fd in (e.result_fd, e.output_fd))]
+
+    def with_pipes(self, fds: list[int]) -> WorkerJob:
+        """The same job naming ``fds`` (in :meth:`pipes` order): the numbers they arrived as."""
+        news, *rest = fds
+        exercises = tuple(
+            dataclasses.replace(e, result_fd=rest[2 * i], output_fd=rest[2 * i + 1]) for i, e in enumerate(self.exercises)
+        )
+        return dataclasses.replace(self, news_fd=news, exercises=exercises)
+
+
+HEADER = struct.Struct("!I")
+MAX_PIPES = 253  # SCM_RIGHTS carries at most 253 descriptors per message on Linux
+
+
+def send_job(channel: socket.socket, job: WorkerJob) -> None:
+    """Send ``job`` with its pipes attached; the worker receives its own copies of them."""
+    payload = job.dumps().encode()
+    socket.send_fds(channel, [HEADER.pack(len(payload))], job.pipes())
+    channel.sendall(payload)
+
+
+def receive_job(channel: socket.socket) -> WorkerJob | None:
+    """The next job, naming the pipes as this process received them; ``None`` once the parent is gone."""
+    header, fds, _, _ = socket.recv_fds(channel, HEADER.size, MAX_PIPES)
+    if not header:
+        return None
+    header += _receive_exactly(channel, HEADER.size - len(header))
+    (size,) = HEADER.unpack(header)
+    return WorkerJob.loads(_receive_exactly(channel, size).decode()).with_pipes(fds)
+
+
+def _receive_exactly(channel: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = channel.recv(size - len(data))
+        if not chunk:
+            raise EOFError("the parent closed the job socket mid-job")
+        data += chunk
+    return bytes(data)

@@ -71,26 +71,23 @@ class CheckReporter:
     def send(self, record: dict[str, Any]) -> None:
         self._send(record)
 
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.addinivalue_line("markers", "asynclings_check(id): the kit check this function implements")
-        # The reporter never shows pytest's tracebacks. Plain ones avoid pytest re-parsing
-        # source (ast) while a student's abandoned task may log from a finaliser, which
-        # crashes CPython 3.11.7 ("AST constructor recursion depth mismatch").
-        config.option.tbstyle = "native"
+    def select(self, config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
+        """This exercise's checks in the kit's order, each with its time limit.
 
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        MUST be called after the checks are imported and before any student code is:
+        it takes the fingerprint that later comparisons are made against.
+        """
         known = [item for item in items if self.check_id(item) in self._specs]
         known.sort(key=lambda item: self._order.index(self.check_id(item)))
         for item in known:
             item.add_marker(pytest.mark.timeout(self._specs[self.check_id(item)].timeout))
-        items[:] = known
-        # MUST be taken here: after the checks are imported, before any student code is.
         watched = [*(getattr(item, "module", None) for item in known), CheckReporter, integrity.Fingerprint]
         modules = integrity.modules_of(w for w in watched if w is not None)
         modules += [m for name, m in sys.modules.items() if name.startswith("grader.checking") and m not in modules]
         self._fingerprint = integrity.Fingerprint(modules, config, watched_objects=[self])
         if known:
             self.send({"event": "collected", "checks": [self.check_id(item) for item in known]})
+        return known
 
     @staticmethod
     def check_id(item: pytest.Item) -> str:
@@ -117,9 +114,6 @@ class CheckReporter:
             self.send(record)
             self.report_tampering()
         return report
-
-    def pytest_sessionfinish(self) -> None:
-        self.report_tampering()
 
     def report_tampering(self) -> None:
         """Tell the parent, once, if anything the verdict relies on was replaced."""

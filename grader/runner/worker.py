@@ -1,36 +1,64 @@
-"""The worker process: imports pytest once, then forks one check process per exercise.
+"""The worker: imports pytest and collects the kit's checks once, then forks a check process per exercise.
 
-Starting pytest is what costs (~0.3 s); a fork of a process that has already imported it
-costs ~0.1 s. The worker holds each exercise's wall-clock limit and reports how every
-child ended on its own stdout, which no child holds. Run as ``python -I -m grader.runner.worker``
-with the job on stdin.
+Starting Python and pytest and importing the checks is what costs; a fork of a process
+that has done all three costs a few hundredths of a second. Where there is fork, a worker
+serves one submission after another from a socket (a batch keeps one per slot): it holds
+each exercise's wall-clock limit, reports how every child ended on the submission's own
+news pipe, which no child holds, and kills whatever the submission left running before it
+takes the next one. Without fork (Windows) a worker runs one exercise's checks itself.
+
+Run as ``python -I -m grader.runner.worker [--leave-root] CHECK_FILE...`` with the job socket
+as stdin, or with ``--one-job`` and one job as JSON on stdin (where there is no fork).
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import importlib
 import json
 import os
 import signal
+import socket
 import sys
 import time
+from collections.abc import Generator
+from typing import Any
 
-from grader.runner.job import ExerciseJob, WorkerJob
+import pytest
+
+from grader.runner import channels, processes
+from grader.runner.job import ExerciseJob, WorkerJob, receive_job
 from grader.runner.sandbox import leave_root
 
 POLL_SECONDS = 0.005
-STDOUT = 1
+SWEEP_ROUNDS = 300  # 10 ms apart: processes still forking as they die need a few rounds
+PR_SET_CHILD_SUBREAPER = 36
+CHECKS_BROKEN_EXIT = int(pytest.ExitCode.INTERNAL_ERROR)
+PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
+# pytest's own plugins that checks never need; each costs time to load,
+# and cacheprovider and junitxml would write files.
+UNUSED_PLUGINS = (
+    "cacheprovider", "terminal", "stepwise", "debugging", "unittest", "legacypath", "pastebin",
+    "junitxml", "doctest", "setuponly", "setupplan", "unraisableexception", "threadexception",
+    "warnings", "logging", "faulthandler", "subtests",
+)  # fmt: skip
 
 
-def main() -> int:
-    warm_imports()  # before reading the job: the parent sends it once its files are ready
-    job = WorkerJob.loads(sys.stdin.read())
-    os.chdir(job.workdir)
-    _announce_raw({"left_root": job.leave_root and leave_root()})
-    if job.fork:
-        run_forked(job)
+def main(arguments: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if arguments is None else arguments
+    check_files = [argument for argument in arguments if not argument.startswith("--")]
+    warm_imports()
+    left_root = "--leave-root" in arguments and leave_root()
+    if "--one-job" in arguments:
+        plugin: object = Single(WorkerJob.loads(sys.stdin.read()))
     else:
-        run_single(job)
+        channel = socket.socket(fileno=os.dup(0))
+        quiet = os.open(os.devnull, os.O_RDWR)
+        os.dup2(quiet, 0)
+        os.dup2(quiet, 1)  # pytest's own chatter must not reach anyone
+        plugin = Server(channel, left_root)
+    pytest.main(pytest_args(check_files, os.getcwd()), plugins=[plugin])
     return 0
 
 
@@ -50,39 +78,135 @@ def warm_imports() -> None:
         importlib.import_module(f"_pytest.{name}")
 
 
-def run_forked(job: WorkerJob) -> None:
-    """Fork up to ``job.parallel`` children at a time; kill any that outlive their limit."""
-    pending = list(job.exercises)
-    running: dict[int, tuple[ExerciseJob, float]] = {}
-    while pending or running:
-        while pending and len(running) < job.limits.parallel:
-            exercise = pending.pop(0)
-            pid = os.fork()
-            if pid == 0:
-                _child(exercise, job)
-            os.close(exercise.output_fd)
-            running[pid] = (exercise, time.monotonic() + exercise.timeout)
-        _reap(running)
-        _kill_overdue(running)
-        time.sleep(POLL_SECONDS)
+def pytest_args(check_files: list[str], rootdir: str) -> list[str]:
+    """The command line for pytest: the grader's own ini, no conftest, no cache, no autoload."""
+    # Without SIGALRM (Windows) pytest-timeout can only use its watchdog thread.
+    timeout_method = ["-o", "timeout_method=thread"] if not hasattr(signal, "SIGALRM") else []
+    return [*timeout_method,
+        *check_files,
+        "-c", PYTEST_INI,
+        "--rootdir", rootdir,
+        "--noconftest",
+        *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
+        "-p", "pytest_asyncio.plugin",
+        "-p", "pytest_timeout",
+        "-p", "grader.checking.fixtures",
+        "--capture=no",
+    ]  # fmt: skip
 
 
-def _child(exercise: ExerciseJob, job: WorkerJob) -> None:
-    """Body of a forked child; never returns."""
-    code = 70
-    try:
-        os.setpgid(0, 0)
-        for other in job.exercises:
-            if other is not exercise:
-                _close_quietly(other.result_fd, other.output_fd)
+class Collected:
+    """The checks pytest collected, by file, and why any check file failed to import."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, list[pytest.Item]] = {}
+        self.broken: dict[str, str] = {}
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # The reporter never shows pytest's tracebacks. Plain ones avoid pytest re-parsing
+        # source (ast) while a student's abandoned task may log from a finaliser, which
+        # crashes CPython 3.11.7 ("AST constructor recursion depth mismatch").
+        config.option.tbstyle = "native"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, Any, Any]:
+        report = yield
+        if report.failed and isinstance(collector, pytest.Module):
+            self.broken[_key(collector.path)] = str(report.longrepr)
+        return report
+
+    def index(self, session: pytest.Session) -> None:
+        for item in session.items:
+            self.items.setdefault(_key(item.path), []).append(item)
+
+    def run(self, exercise: ExerciseJob, job: WorkerJob, session: pytest.Session) -> int:
+        """Run one exercise's checks in this process; its exit code."""
+        broken = self.broken.get(_key(exercise.checks_file))
+        if broken is not None:
+            os.write(channels.open_in_child(exercise.output_fd), f"the check file failed to import:\n{broken}\n".encode())
+            return CHECKS_BROKEN_EXIT
         from grader.runner.child import run_exercise
 
-        code = run_exercise(exercise, job)
-    finally:
-        os._exit(code)
+        return run_exercise(exercise, job, session, self.items.get(_key(exercise.checks_file), []))
 
 
-def _reap(running: dict[int, tuple[ExerciseJob, float]]) -> None:
+class Server(Collected):
+    """Serve jobs from the socket until the parent closes it, one check process per exercise."""
+
+    def __init__(self, channel: socket.socket, left_root: bool) -> None:
+        super().__init__()
+        self.channel = channel
+        self.left_root = left_root
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        self.index(session)
+        # Objects that exist now are never collected in a child, so its collector
+        # does not touch (and copy) the pages the worker shares with it.
+        gc.collect()
+        gc.freeze()
+        _become_subreaper()
+        home = os.getcwd()
+        while (job := receive_job(self.channel)) is not None:
+            _announce(job, {"left_root": self.left_root})
+            os.chdir(job.workdir)
+            self.run_forked(job, session)
+            sweep()
+            os.close(job.news_fd)  # the parent reads this job's end here
+            os.chdir(home)
+        return True
+
+    def run_forked(self, job: WorkerJob, session: pytest.Session) -> None:
+        """Fork up to ``job.limits.parallel`` children at a time; kill any that outlive their limit."""
+        pending = list(job.exercises)
+        running: dict[int, tuple[ExerciseJob, float]] = {}
+        while pending or running:
+            while pending and len(running) < job.limits.parallel:
+                exercise = pending.pop(0)
+                pid = os.fork()
+                if pid == 0:
+                    self._child(exercise, job, session)
+                _close_quietly(exercise.result_fd, exercise.output_fd)  # the child holds them now
+                running[pid] = (exercise, time.monotonic() + exercise.timeout)
+            _reap(job, running)
+            _kill_overdue(job, running)
+            time.sleep(POLL_SECONDS)
+
+    def _child(self, exercise: ExerciseJob, job: WorkerJob, session: pytest.Session) -> None:
+        """Body of a forked child; never returns."""
+        code = 70
+        try:
+            os.setpgid(0, 0)
+            # Only its own two pipes: not the job socket (the next student's job), not the news.
+            _close_all_but({exercise.result_fd, exercise.output_fd})
+            code = self.run(exercise, job, session)
+        finally:
+            os._exit(code)
+
+
+class Single(Collected):
+    """Without fork: run the one exercise of the job in this process, and say how it ended."""
+
+    def __init__(self, job: WorkerJob) -> None:
+        super().__init__()
+        self.job = job
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        self.index(session)
+        (exercise,) = self.job.exercises
+        news = os.dup(self.job.news_fd)
+        code = self.run(exercise, self.job, session)
+        os.write(news, (json.dumps({"exercise": exercise.exercise_id, "ended": "exit", "exit_code": code}) + "\n").encode())
+        # MUST NOT wait for threads the student left running: only the parent's kill would end them.
+        os._exit(0)
+
+
+def _key(path: object) -> str:
+    return os.path.realpath(str(path))
+
+
+def _reap(job: WorkerJob, running: dict[int, tuple[ExerciseJob, float]]) -> None:
     while running:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -92,42 +216,64 @@ def _reap(running: dict[int, tuple[ExerciseJob, float]]) -> None:
             return
         if pid in running:
             exercise, _ = running.pop(pid)
-            _finish(exercise, pid, _describe_status(status))
+            _finish(job, exercise, pid, _describe_status(status))
 
 
-def _kill_overdue(running: dict[int, tuple[ExerciseJob, float]]) -> None:
+def _kill_overdue(job: WorkerJob, running: dict[int, tuple[ExerciseJob, float]]) -> None:
     now = time.monotonic()
     for pid, (exercise, deadline) in list(running.items()):
         if now > deadline:
             _kill_group(pid)
             os.waitpid(pid, 0)
             running.pop(pid)
-            _finish(exercise, pid, {"ended": "timeout", "limit": exercise.timeout})
+            _finish(job, exercise, pid, {"ended": "timeout", "limit": exercise.timeout})
 
 
-def _finish(exercise: ExerciseJob, pid: int, how: dict[str, object]) -> None:
-    """Kill what the child left behind, then tell the parent how it ended.
-
-    The news goes on the worker's own stdout, which no child holds (each child replaced
-    its fd 1 with its output pipe before running student code), so a child cannot forge it.
-    """
+def _finish(job: WorkerJob, exercise: ExerciseJob, pid: int, how: dict[str, object]) -> None:
+    """Kill what the child left in its group, then tell the parent how it ended."""
     _kill_group(pid)
-    _close_quietly(exercise.result_fd)
-    _announce(exercise, how)
+    _announce(job, {"exercise": exercise.exercise_id, **how})
 
 
-def _announce(exercise: ExerciseJob, how: dict[str, object]) -> None:
-    _announce_raw({"exercise": exercise.exercise_id, **how})
-
-
-def _announce_raw(news: dict[str, object]) -> None:
-    os.write(STDOUT, (json.dumps(news) + "\n").encode())
+def _announce(job: WorkerJob, news: dict[str, object]) -> None:
+    os.write(job.news_fd, (json.dumps(news) + "\n").encode())
 
 
 def _describe_status(status: int) -> dict[str, object]:
     if os.WIFSIGNALED(status):
         return {"ended": "signal", "signal": os.WTERMSIG(status)}
     return {"ended": "exit", "exit_code": os.WEXITSTATUS(status)}
+
+
+def sweep() -> None:
+    """Kill every process a submission left behind, before the next one is taken.
+
+    As a child subreaper (Linux) the worker inherits its children's orphans, even those
+    that called ``setsid()`` and forked again, so its own children are all there is.
+    """
+    for _ in range(SWEEP_ROUNDS):
+        left = processes.children(os.getpid())
+        for pid in left:
+            _kill_group(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid = 0
+            if pid == 0:
+                break
+        if not left:
+            return
+        time.sleep(0.01)
+
+
+def _become_subreaper() -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def _kill_group(pgid: int) -> None:
@@ -145,17 +291,17 @@ def _close_quietly(*fds: int) -> None:
             pass
 
 
-def run_single(job: WorkerJob) -> None:
-    """Where there is no fork, the parent starts one worker per exercise and holds its limit."""
-    from grader.runner.child import run_exercise
-
-    (exercise,) = job.exercises
-    stdout = os.dup(STDOUT)
-    code = run_exercise(exercise, job)
-    os.dup2(stdout, STDOUT)
-    _announce(exercise, {"ended": "exit", "exit_code": code})
-    # MUST NOT wait for threads the student left running: only the parent's kill would end them.
-    os._exit(0)
+def _close_all_but(keep: set[int]) -> None:
+    """Close every descriptor above stderr except ``keep``."""
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        try:
+            opened = [int(name) for name in os.listdir(folder)]
+            break
+        except OSError:
+            continue
+    else:
+        opened = list(range(3, 1024))
+    _close_quietly(*(fd for fd in opened if fd > 2 and fd not in keep))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,225 @@
+"""The parent's side of one submission's run: its pipes, drained continuously, into raw outcomes.
+
+Each exercise gets two pipes: one for check results (JSON lines with the run's secret)
+and one for whatever the student's code prints; each worker gets a news pipe of its own.
+A thread drains each pipe continuously, so a submission that prints a gigabyte neither
+fills memory (only the first ``limits.output_bytes`` are kept) nor stalls on a full pipe;
+threads also work on Windows, where pipes cannot be polled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from grader.kit import ExerciseSpec
+from grader.runner import channels, sandbox
+from grader.runner.job import ExerciseJob
+from grader.runner.limits import Limits
+
+RESULT_BYTES_LIMIT = 1 << 20
+STARTUP_SECONDS = 10.0
+CHUNK = 65536
+LINGER_SECONDS = 0.5
+# The report claims "cpu/memory/file-size limits" only where every check process set all three
+# (macOS refuses RLIMIT_AS, Windows has none).
+RLIMITS_CLAIMED = ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE")
+
+
+@dataclasses.dataclass
+class RawOutcome:
+    """What the parent saw of one exercise's check process, before any judgement."""
+
+    records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    forged_lines: int = 0
+    ended: dict[str, Any] | None = None
+    output: bytearray = dataclasses.field(default_factory=bytearray)
+    output_truncated: bool = False
+    result_bytes: int = 0
+
+
+@dataclasses.dataclass
+class Run:
+    """Every exercise's raw outcome, and how the run was protected."""
+
+    outcomes: dict[str, RawOutcome]
+    sandbox: str
+    protections: list[str]
+
+
+@dataclasses.dataclass
+class _Stream:
+    exercise_id: str
+    kind: str  # "result" | "output" | "worker"
+    buffer: bytearray = dataclasses.field(default_factory=bytearray)
+    news: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # a worker's own reports
+
+
+class RunPipes:
+    """Every pipe of one submission's run; the parent reads, the worker's side writes."""
+
+    def __init__(self, exercises: list[tuple[ExerciseSpec, Path]], limits: Limits) -> None:
+        self.outcomes = {spec.id: RawOutcome() for spec, _ in exercises}
+        self.readers: list[tuple[int, _Stream]] = []
+        self.write_ends: list[int] = []
+        self.jobs: list[ExerciseJob] = []
+        self.pumping = False
+        for spec, file in exercises:
+            result_r, result_w, result_id = channels.pipe()
+            output_r, output_w, output_id = channels.pipe()
+            self.readers += [(result_r, _Stream(spec.id, "result")), (output_r, _Stream(spec.id, "output"))]
+            self.write_ends += [result_w, output_w]
+            timeout = limits.timeout or spec.timeout
+            self.jobs.append(ExerciseJob(spec.id, file, spec.checks_file, spec.checks, result_id, output_id, timeout))
+
+    def news_pipe(self) -> int:
+        """A new pipe on which a worker reports how its check processes ended; its write end."""
+        read_fd, write_fd = os.pipe()
+        self.readers.append((read_fd, _Stream("", "worker")))
+        self.write_ends.append(write_fd)
+        return write_fd
+
+    def deadline(self, rounds: int) -> float:
+        """When the whole run must be over: a startup allowance plus ``rounds`` exercise limits."""
+        return time.monotonic() + STARTUP_SECONDS + rounds * max(job.timeout for job in self.jobs)
+
+    def close_write_ends(self) -> None:
+        """Once the worker holds its copies: a pipe reports EOF once every writer is gone.
+
+        Each descriptor is closed once: its number may belong to another thread's pipe next.
+        """
+        close_quietly(self.write_ends)
+        self.write_ends = []
+
+    def collect(self, token: str, limits: Limits, deadline: float) -> bool:
+        """Take everything until all pipes close (True) or the deadline passes (False)."""
+        self.pumping = True
+        return _pump(self.readers, self.outcomes, token, limits, deadline)
+
+    def close(self) -> None:
+        """Close what the pump did not take over (it owns the read ends once it runs)."""
+        self.close_write_ends()
+        if not self.pumping:
+            close_quietly([fd for fd, _ in self.readers])
+            self.readers = []
+
+    def mark_overdue(self) -> None:
+        """The outer limit struck: every exercise that had not ended ran out of time."""
+        for job in self.jobs:
+            outcome = self.outcomes[job.exercise_id]
+            if outcome.ended is None:
+                outcome.ended = {"ended": "timeout", "limit": job.timeout}
+
+    def applied(self) -> sandbox.Applied:
+        """What every worker and check process said it put in place (a layer counts only if all did)."""
+        starts = [r for outcome in self.outcomes.values() for r in outcome.records if r.get("event") == "start"]
+        news = [record for _, stream in self.readers if stream.kind == "worker" for record in stream.news]
+        return sandbox.Applied(
+            left_root=bool(news) and all(record.get("left_root") for record in news),
+            rlimits=bool(starts) and all(set(RLIMITS_CLAIMED) <= set(r.get("rlimits") or ()) for r in starts),
+            process_cap_by_user=bool(starts) and all(r.get("process_cap_by_user") for r in starts),
+        )
+
+
+def close_quietly(fds: list[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _pump(
+    readers: list[tuple[int, _Stream]],
+    outcomes: dict[str, RawOutcome],
+    token: str,
+    limits: Limits,
+    deadline: float,
+) -> bool:
+    """Take every chunk until all pipes close (True) or the deadline passes (False).
+
+    Once every worker is done, pipes still open are held only by processes the
+    submission left behind; they get :data:`LINGER_SECONDS`, not the whole deadline.
+    """
+    chunks: queue.Queue[tuple[_Stream, bytes]] = queue.Queue()
+    for fd, stream in readers:
+        threading.Thread(target=_drain, args=(fd, stream, chunks), daemon=True).start()
+    open_pipes = len(readers)
+    workers = sum(stream.kind == "worker" for _, stream in readers)
+    while open_pipes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return not workers
+        try:
+            stream, chunk = chunks.get(timeout=min(remaining, 1.0))
+        except queue.Empty:
+            continue
+        if chunk:
+            _take(stream, chunk, outcomes, token, limits)
+            continue
+        open_pipes -= 1
+        _flush_lines(stream, outcomes, token, final=True)
+        if stream.kind == "worker":
+            workers -= 1
+            if not workers:
+                deadline = min(deadline, time.monotonic() + LINGER_SECONDS)
+    return True
+
+
+def _drain(fd: int, stream: _Stream, chunks: queue.Queue[tuple[_Stream, bytes]]) -> None:
+    """Read one pipe to its end; the empty chunk says it closed. Owns (and closes) ``fd``."""
+    with open(fd, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(CHUNK):
+            chunks.put((stream, chunk))
+    chunks.put((stream, b""))
+
+
+def _take(stream: _Stream, chunk: bytes, outcomes: dict[str, RawOutcome], token: str, limits: Limits) -> None:
+    if stream.kind == "output":
+        outcome = outcomes[stream.exercise_id]
+        room = limits.output_bytes - len(outcome.output)
+        outcome.output += chunk[: max(room, 0)]
+        outcome.output_truncated |= len(chunk) > room
+        return
+    if stream.kind == "result":
+        outcome = outcomes[stream.exercise_id]
+        outcome.result_bytes += len(chunk)
+        if outcome.result_bytes > RESULT_BYTES_LIMIT:
+            outcome.forged_lines += 1
+            return
+    stream.buffer += chunk
+    _flush_lines(stream, outcomes, token, final=False)
+
+
+def _flush_lines(stream: _Stream, outcomes: dict[str, RawOutcome], token: str, final: bool) -> None:
+    *lines, rest = stream.buffer.split(b"\n")
+    stream.buffer = bytearray(rest)
+    if final and rest:
+        lines.append(rest)
+    for line in lines:
+        if line.strip():
+            _accept(stream, bytes(line), outcomes, token)
+
+
+def _accept(stream: _Stream, line: bytes, outcomes: dict[str, RawOutcome], token: str) -> None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        record = None
+    if stream.kind == "worker":
+        if isinstance(record, dict) and record.get("exercise") in outcomes:
+            outcomes[record["exercise"]].ended = record
+        elif isinstance(record, dict):
+            stream.news.append(record)
+        return
+    outcome = outcomes[stream.exercise_id]
+    if not isinstance(record, dict) or record.get("token") != token:
+        outcome.forged_lines += 1
+        return
+    outcome.records.append(record)
