@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grader.kit import ExerciseSpec, Kit
 from grader.model import ExerciseResult, Report
-from grader.submission import forbidden_import
+from grader.submission import forbidden_import, statements
 from grader.verdict import EARLY_EXIT_REASON, FATAL_REASON, NO_EXIT_REASON, SIGNAL_REASON, TIMEOUT_REASON, VIOLATION_REASON
 
 SANDBOX_REASONS = tuple(
@@ -34,7 +34,7 @@ def code_signature(source: bytes) -> str:
         tree = ast.parse(source.decode("utf-8-sig"))
     except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
         return hashlib.sha256(source).hexdigest()
-    for node in ast.walk(tree):
+    for node in (tree, *statements(tree.body)):  # only statements hold a list of statements
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and _is_docstring(body[0]):
             node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
