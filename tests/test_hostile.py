@@ -21,7 +21,9 @@ beside itself, and an ``expected.json``:
 Every scenario also asserts that the student's folder is unchanged byte for byte, and
 that no process the submission started (marked, see ``hostile_helpers``) outlives grading.
 The submission is graded from a temporary copy, with the working folder set to it, as a
-teacher running ``grade .`` would.
+teacher running ``grade .`` would: by a worker started for it (``fresh``), and by a worker
+kept for many submissions as a batch slot keeps one (``kept``), which must then grade the
+next submission, a right one, as if nothing had happened before it.
 """
 
 from __future__ import annotations
@@ -33,11 +35,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from grader.grading import grade_folder
+from grader.runner.kept_worker import KeptWorker
 from grader.kit import Kit
 from grader.model import ExerciseResult, Report
 from grader.runner.limits import Limits
@@ -56,6 +60,7 @@ EXERCISE = "03_concurrency"
 COMPANION = "01_coroutines"
 TIMEOUT = 2.0
 SANDBOXES = ["process", "bwrap"]
+RUNNERS = ["fresh", "kept"]
 UID_LINE = "HOSTILE-UID "
 
 # What a platform cannot run at all (skip), and what the grader does not handle there yet
@@ -78,6 +83,7 @@ PLATFORM_MARKS = {
         reason="no memory limit to hit: macOS refuses RLIMIT_AS (EINVAL), Windows has no resource module",
     ),
     "results_killed_mid_run": pytest.mark.skipif(WINDOWS, reason="kills itself with signal.SIGKILL, which Windows lacks"),
+    "kill_worker": pytest.mark.skipif(WINDOWS, reason="kills its worker with signal.SIGKILL, which Windows lacks"),
     "exit_os_exit_import": pytest.mark.xfail(WINDOWS, reason=NO_FORK_EXIT, strict=False),
     "results_exit_mid_run": pytest.mark.xfail(WINDOWS, reason=NO_FORK_EXIT, strict=False),
     "segfault": pytest.mark.xfail(
@@ -142,13 +148,40 @@ def messages(exercise: ExerciseResult) -> str:
     return "\n".join([exercise.message, *(check.message for check in exercise.checks)]).lower()
 
 
+@pytest.fixture(scope="module")
+def kept_workers(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Limits], KeptWorker]]:
+    """A kept worker per set of limits, shared by every scenario of this module, as a batch slot's is."""
+    workers: dict[Limits, KeptWorker] = {}
+    check_files = sorted({spec.checks_file for spec in kit.exercises})
+    solutions = tuple({spec.solution.parent for spec in kit.exercises})
+
+    def worker_for(limits: Limits) -> KeptWorker:
+        if limits not in workers:
+            workers[limits] = KeptWorker(tmp_path_factory.mktemp("slot"), check_files, limits, solutions)
+        return workers[limits]
+
+    yield worker_for
+    for worker in workers.values():
+        worker.close()
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 @pytest.mark.parametrize("scenario", SCENARIO_PARAMS)
 def test_hostile_submission(
-    scenario: Path, sandbox: str, kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scenario: Path,
+    sandbox: str,
+    runner: str,
+    kit: Kit,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kept_workers: Callable[[Limits], KeptWorker],
 ) -> None:
     expected = load_expected(scenario)
     limits = limits_for(sandbox, expected.get("timeout", TIMEOUT))
+    if runner == "kept" and not hasattr(os, "fork"):
+        pytest.skip("a worker is kept only where there is fork")
+    worker = kept_workers(limits) if runner == "kept" else None
     companion = bool(expected.get("other_exercise_graded"))
     folder = submission_copy(scenario, tmp_path / "submission", kit, companion)
     monkeypatch.chdir(folder)
@@ -160,7 +193,7 @@ def test_hostile_submission(
     before, processes_before = tree_digest(folder), marked_processes()
     started = time.monotonic()
     try:
-        report = grade_folder(folder, kit, kit.select([COMPANION, EXERCISE] if companion else [EXERCISE]), limits)
+        report = grade_folder(folder, kit, kit.select([COMPANION, EXERCISE] if companion else [EXERCISE]), limits, worker=worker)
     finally:
         elapsed = time.monotonic() - started
         strays = strays_after(processes_before)
@@ -173,6 +206,10 @@ def test_hostile_submission(
     assert not strays, f"processes left running: {sorted(strays)}"
     assert not written, f"the submission wrote {written}"
     assert elapsed <= expected["wall_seconds"], f"grading took {elapsed:.1f} s"
+    if worker is not None:
+        assert not list(worker.root.iterdir()), "the submission's files outlived it in the worker's folder"
+        after = grade_folder(ROOT / "solutions", kit, kit.select([COMPANION, EXERCISE]), limits, worker=worker)
+        assert [(e.id, e.score) for e in after.exercises] == [(COMPANION, 20.0), (EXERCISE, 20.0)], after.exercises
 
 
 def assert_verdict(report: Report, expected: dict[str, Any], sandbox: str) -> None:
