@@ -33,6 +33,7 @@ from grader.runner.sandbox import leave_root
 
 POLL_SECONDS = 0.005
 SWEEP_ROUNDS = 300  # 10 ms apart: processes still forking as they die need a few rounds
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 CHECKS_BROKEN_EXIT = int(pytest.ExitCode.INTERNAL_ERROR)
 PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
@@ -145,7 +146,10 @@ class Server(Collected):
         # does not touch (and copy) the pages the worker shares with it.
         gc.collect()
         gc.freeze()
-        _become_subreaper()
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        # Not dumpable: no check process may attach to it or open its memory, so none
+        # can change how the next submission is checked.
+        _prctl(PR_SET_DUMPABLE, 0)
         home = os.getcwd()
         while (job := receive_job(self.channel)) is not None:
             _announce(job, {"left_root": self.left_root})
@@ -177,6 +181,7 @@ class Server(Collected):
         code = 70
         try:
             os.setpgid(0, 0)
+            _prctl(PR_SET_DUMPABLE, 1)  # its own /proc entries stay its own
             # Only its own two pipes: not the job socket (the next student's job), not the news.
             _close_all_but({exercise.result_fd, exercise.output_fd})
             code = self.run(exercise, job, session)
@@ -271,9 +276,9 @@ def sweep() -> None:
         time.sleep(0.01)
 
 
-def _become_subreaper() -> None:
+def _prctl(option: int, value: int) -> None:
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
 
 
 def _kill_group(pgid: int) -> None:
