@@ -59,7 +59,8 @@ class Fingerprint:
                     for attribute in list(vars(value)):
                         self.namespaces.append((f"{module.__name__}.{name}.{attribute}", vars(value), attribute))
         for item in watched_objects:
-            for name in {*dir(type(item)), *vars(item)}:
+            own = [name for cls in type(item).__mro__ if cls is not object for name in vars(cls)]
+            for name in {*own, *vars(item)}:
                 value = _static(item, name)
                 if callable(value) or isinstance(value, (staticmethod, classmethod)):
                     self.attributes.append((f"{type(item).__name__}().{name}", item, name))
