@@ -27,7 +27,8 @@ def grade_folder(
 
     The checks never see ``folder`` itself (they run on a temporary copy), nor the kit's
     solutions, nor any extra ``hidden`` folders (other students' work in a batch). A kept
-    ``worker`` (a batch's) checks the copy instead of a worker started for this submission.
+    ``worker`` (a batch's) checks the copy, with the limits it was started with, instead of
+    a worker started for this submission.
     """
     started = time.monotonic()
     folder = check_folder(folder)

@@ -108,11 +108,12 @@ def forbidden_import(name: str, source: bytes) -> str:
     if source.isascii() and not any(package.encode() in source for package in FORBIDDEN_PACKAGES):
         return ""  # cannot name them (non-ASCII letters could, once Python normalises identifiers)
     for node in statements(ast.parse(source.decode("utf-8-sig")).body):
-        modules: list[str] = []
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             modules = [node.module]
+        else:
+            continue
         for module in modules:
             top = module.split(".")[0]
             if top in FORBIDDEN_PACKAGES:

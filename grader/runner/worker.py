@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from grader.runner import channels, processes
+from grader.runner.child import run_exercise
 from grader.runner.job import ExerciseJob, WorkerJob, receive_job
 from grader.runner.sandbox import leave_root
 
@@ -73,7 +74,6 @@ def warm_imports() -> None:
     import pytest_timeout  # noqa: F401
 
     import grader.checking.fixtures  # noqa: F401
-    import grader.runner.child  # noqa: F401
 
     for name in _pytest.config.default_plugins:
         importlib.import_module(f"_pytest.{name}")
@@ -127,8 +127,6 @@ class Collected:
         if broken is not None:
             os.write(channels.open_in_child(exercise.output_fd), f"the check file failed to import:\n{broken}\n".encode())
             return CHECKS_BROKEN_EXIT
-        from grader.runner.child import run_exercise
-
         return run_exercise(exercise, job, session, self.items.get(_key(exercise.checks_file), []))
 
 
