@@ -15,6 +15,7 @@ from grader.grading import grade_folder
 from grader.kit import Kit
 from grader.runner import limits as limits_module
 from grader.runner import sandbox
+from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits, apply_rlimits, rlimits
 from grader.runner.sandbox import Applied, Platform, SandboxError
 
@@ -140,3 +141,17 @@ def test_without_fork_each_exercise_gets_a_worker_of_its_own(kit: Kit, monkeypat
     assert report.sandbox == "process"
     wrong = grade_folder(GOLDEN / "03_concurrency" / "await_in_loop", kit, kit.select(["03"]), Limits(sandbox="process"))
     assert wrong.score == 14.0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a worker is kept only where there is fork")
+def test_a_kept_worker_grades_and_protects_as_a_fresh_one(kit: Kit, tmp_path: Path) -> None:
+    """Same scores, same sandbox, same protections claimed, submission after submission."""
+    limits = Limits(sandbox="process")
+    chosen = kit.select(["01", "03"])
+    check_files = sorted({spec.checks_file for spec in chosen})
+    fresh = [grade_folder(folder, kit, chosen, limits) for folder in (ROOT / "solutions", GOLDEN / "03_concurrency" / "await_in_loop")]
+    with KeptWorker(tmp_path / "slot", check_files, limits) as worker:
+        (tmp_path / "slot").mkdir()
+        kept = [grade_folder(Path(report.submission), kit, chosen, limits, worker=worker) for report in fresh * 2]
+    assert [r.score for r in kept] == [r.score for r in fresh] * 2 == [40.0, 14.0] * 2
+    assert {(r.sandbox, tuple(r.protections)) for r in kept} == {(fresh[0].sandbox, tuple(fresh[0].protections))}

@@ -56,6 +56,9 @@ class KeptWorker:
 
         ``hidden`` (on top of the worker's own) is refused to the checks by the guard.
         """
+        if not self._alive():
+            self.close()
+            self._start()
         pipes = RunPipes(exercises, self.limits)
         token = secrets.token_hex(16)
         try:
@@ -96,10 +99,7 @@ class KeptWorker:
             self.process = None
 
     def _send(self, job: WorkerJob) -> None:
-        """Hand the job to a live worker, starting one first if there is none."""
-        if not self._alive():
-            self.close()
-            self._start()
+        """Hand the job to the worker with its pipes attached."""
         assert self.channel is not None
         try:
             send_job(self.channel, job)
