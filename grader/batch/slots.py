@@ -1,14 +1,12 @@
 """One kept worker per grading thread: a batch starts Python, pytest and the checks once per slot.
 
 Each thread of the batch's pool grades one submission at a time on its own worker (see
-:mod:`grader.runner.kept_worker`); the workers are stopped and their folders removed when
-the batch ends. Without fork there is nothing to keep: every submission starts its own.
+:mod:`grader.runner.kept_worker`); the workers are stopped, and their folders removed,
+when the batch ends. Without fork there is nothing to keep: every submission starts its own.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 from pathlib import Path
 
@@ -34,8 +32,7 @@ class WorkerSlots:
             return None
         kept: KeptWorker | None = getattr(self._local, "worker", None)
         if kept is None:
-            root = Path(tempfile.mkdtemp(prefix="asynclings-slot-"))
-            kept = KeptWorker(root, self.check_files, self.limits, self.hidden)
+            kept = KeptWorker(None, self.check_files, self.limits, self.hidden)
             self._local.worker = kept
             with self._lock:
                 self._workers.append(kept)
@@ -46,4 +43,3 @@ class WorkerSlots:
             workers, self._workers = self._workers, []
         for kept in workers:
             kept.close()
-            shutil.rmtree(kept.root, ignore_errors=True)

@@ -10,6 +10,7 @@ from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit, KitError
 from grader.model import Report
 from grader.progress import apply_progress
+from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits
 from grader.runner.sandbox import SandboxError
 from grader.submission import SubmissionError, check_folder, require_exercise_files
@@ -25,17 +26,19 @@ def grade_for_student(
     *,
     default_folder: bool = False,
     require_files: bool = False,
+    worker: KeptWorker | None = None,
 ) -> Report:
     """Grade ``folder`` with the student's recorded progress filled in.
 
     ``default_folder`` says the user gave no PATH, so a bad folder hints at where to run;
-    ``require_files`` refuses a folder holding none of the exercise files.
+    ``require_files`` refuses a folder holding none of the exercise files; a kept ``worker``
+    (``grade watch`` keeps one) checks instead of a worker started for this grading.
     """
     chosen = exercises or list(kit.exercises)
     try:
         if require_files:
             require_exercise_files(check_folder(folder), chosen)
-        report = grade_folder(folder, kit, chosen, limits or default_limits())
+        report = grade_folder(folder, kit, chosen, limits or default_limits(), worker=worker)
     except (KitError, SandboxError) as exc:
         raise CannotGrade(str(exc)) from None
     except SubmissionError as exc:

@@ -21,6 +21,7 @@ from grader.kit import ExerciseSpec, Kit, KitError
 from grader.model import ExerciseStatus, Report
 from grader.progress import BACKUP_DIR, ExerciseProgress, Progress, ProgressError
 from grader.render.text import render_hints, render_progress, render_solution
+from grader.runner.kept_worker import KeptWorker
 from grader.submission import SubmissionError, check_folder
 
 DEFAULT_FOLDER = Path("exercises")
@@ -58,9 +59,11 @@ def pick(kit: Kit, token: str) -> ExerciseSpec:
         raise CannotGrade(str(exc)) from None
 
 
-def grade_quietly(folder: Path, kit: Kit, exercises: list[ExerciseSpec] | None = None) -> Report:
+def grade_quietly(
+    folder: Path, kit: Kit, exercises: list[ExerciseSpec] | None = None, worker: KeptWorker | None = None
+) -> Report:
     """Grade without printing anything, with the student's recorded progress filled in."""
-    return grade_for_student(folder, kit, exercises)
+    return grade_for_student(folder, kit, exercises, worker=worker)
 
 
 def record(progress: Progress, exercise_id: str, recorded: ExerciseProgress) -> None:

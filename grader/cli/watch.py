@@ -1,8 +1,8 @@
 """``grade watch``: grade the exercise being edited on every save and show what to fix first.
 
-Grading stays in the main thread, between file events: the watcher (``watchfiles``) is
-polled a few times a second, and so is the keyboard, so ``q`` quits promptly without a
-second thread. A burst of saves (an editor writing a file in steps, or three quick
+Grading stays in the main thread, between file events, on one worker kept for the whole
+watch: the watcher (``watchfiles``) is polled a few times a second, and so is the keyboard,
+so ``q`` quits promptly without a second thread. A burst of saves (an editor writing a file in steps, or three quick
 saves) is graded once, after ``--debounce`` seconds of quiet.
 """
 
@@ -23,12 +23,15 @@ from rich.text import Text
 from watchfiles.main import FileChange
 
 from grader.cli import kit_option, main, open_kit
+from grader.cli.limits import default_limits
 from grader.cli.terminal import ansi_terminal, use_color
 from grader.cli.student import exercise_folder, folder_argument, grade_quietly
 from grader.kit import ExerciseSpec, Kit
 from grader.model import ExerciseResult, ExerciseStatus
 from grader.progress import next_to_do, passed_count
 from grader.render.text import ALL_PASSED, exercise_lines, to_string
+from grader.runner.kept_worker import KeptWorker
+from grader.runner.sandbox import detect
 
 try:
     import termios
@@ -45,17 +48,18 @@ PASSED_NOTE = "    passed: on to the next one."
 class Watch:
     """The latest verdict on every exercise, the one being worked on, and how often it graded."""
 
-    def __init__(self, folder: Path, kit: Kit) -> None:
+    def __init__(self, folder: Path, kit: Kit, worker: KeptWorker | None = None) -> None:
         self.folder = folder
         self.kit = kit
-        self.report = grade_quietly(folder, kit)
+        self.worker = worker
+        self.report = grade_quietly(folder, kit, worker=worker)
         self.runs = 1
         self.current = next_to_do(self.report)
         self.just_passed: ExerciseResult | None = None
 
     def regrade(self, spec: ExerciseSpec) -> None:
         """Grade one exercise; when it passes, move on to the next one not passed yet."""
-        (result,) = grade_quietly(self.folder, self.kit, [spec]).exercises
+        (result,) = grade_quietly(self.folder, self.kit, [spec], self.worker).exercises
         self.runs += 1
         exercises = self.report.exercises
         position = next(i for i, e in enumerate(exercises) if e.id == result.id)
@@ -104,11 +108,24 @@ def watch_command(path: Path | None, debounce: float, kit_path: Path | None) -> 
         events = saves(folder, set(files), debounce, wants_quit)
         with contextlib.closing(events):
             next(events)  # the folder is watched from here on: no later save is missed
-            watch = Watch(folder, kit)
-            show(watch.screen(fancy=color, quit_key=quit_key), color=color, clear=clear)
-            for saved in events:
-                watch.regrade(being_edited(folder, [files[name] for name in saved]))
+            with kept_worker(folder, kit) as worker:
+                watch = Watch(folder, kit, worker)
                 show(watch.screen(fancy=color, quit_key=quit_key), color=color, clear=clear)
+                for saved in events:
+                    watch.regrade(being_edited(folder, [files[name] for name in saved]))
+                    show(watch.screen(fancy=color, quit_key=quit_key), color=color, clear=clear)
+
+
+@contextlib.contextmanager
+def kept_worker(folder: Path, kit: Kit) -> Iterator[KeptWorker | None]:
+    """One worker for the whole watch: a save is graded without starting Python and pytest again."""
+    if not detect().has_fork:
+        yield None
+        return
+    check_files = sorted({spec.checks_file for spec in kit.exercises})
+    hidden = (folder.resolve(), *{spec.solution.parent.resolve() for spec in kit.exercises})
+    with KeptWorker(None, check_files, default_limits(), hidden) as worker:
+        yield worker
 
 
 def show(lines: list[Text], *, color: bool, clear: bool) -> None:

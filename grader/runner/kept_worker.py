@@ -29,9 +29,13 @@ from grader.runner.streams import Run, RunPipes
 class KeptWorker:
     """One worker process, its sandbox and its process cap; :meth:`run` checks one submission."""
 
-    def __init__(self, root: Path, check_files: list[Path], limits: Limits, hidden: tuple[Path, ...] = ()) -> None:
-        """``root`` is the only folder the checks may write to; ``hidden`` folders they never see."""
-        self.root = root
+    def __init__(
+        self, root: Path | None, check_files: list[Path], limits: Limits, hidden: tuple[Path, ...] = ()
+    ) -> None:
+        """``root`` is the only folder the checks may write to (``None``: a temporary one, removed
+        on :meth:`close`); ``hidden`` folders they never see."""
+        self.owns_root = root is None
+        self.root = Path(tempfile.mkdtemp(prefix="asynclings-worker-")) if root is None else root
         self.check_files = check_files
         self.limits = limits
         self.hidden = hidden
@@ -57,7 +61,7 @@ class KeptWorker:
         ``hidden`` (on top of the worker's own) is refused to the checks by the guard.
         """
         if not self._alive():
-            self.close()
+            self._stop()
             self._start()
         pipes = RunPipes(exercises, self.limits)
         token = secrets.token_hex(16)
@@ -80,12 +84,17 @@ class KeptWorker:
         if not finished:
             pipes.mark_overdue()
         if not finished or not self._alive():
-            self.close()  # overran or died: the next submission gets a new worker
+            self._stop()  # overran or died: the next submission gets a new worker
         self._empty_root()
         return Run(pipes.outcomes, self.mode, sandbox.protections(self.mode, self.cap is not None, pipes.applied()))
 
     def close(self) -> None:
-        """Stop the worker and everything it started."""
+        """Stop the worker and everything it started (and remove its root, if it made it)."""
+        self._stop()
+        if self.owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _stop(self) -> None:
         if self.channel is not None:
             self.channel.close()
             self.channel = None
