@@ -166,7 +166,8 @@ def main() -> None:
     print(f"  grade batch, {args.students} with nothing to run   {machinery:7.2f} s  (the batch's own work: find, copy, hash, records, gradebook)")
     print(f"  grade batch, {graded} submissions       {wall:7.2f} s  = {args.students / wall:.2f} submissions/s  (target: 200 in < 20 s)")
     print(f"  per submission, per job slot         {per_submission:7.3f} s  = {per_submission / bare_pytest:.1f}x bare pytest, "
-          f"{per_submission / bare_python:.0f}x python -c pass; overhead over grade_folder alone {per_submission - one:+.3f} s")
+          f"{per_submission / bare_python:.0f}x python -c pass; {per_submission - one:+.3f} s against grade_folder alone "
+          "(a slot keeps its worker; grade_folder alone starts one)")
     largest = max(memory["children_kib"], sampler.peak_kib)
     print(f"  peak RSS: batch parent {memory['parent_kib'] / 1024:.0f} MiB, largest process it started {largest / 1024:.0f} MiB  (limit: 512 MiB)")
     print(f"  CPU used by everything measured: {cpu.ru_utime + cpu.ru_stime:.1f} s (processes inside bwrap's pid namespace are not counted)")
