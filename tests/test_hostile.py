@@ -67,6 +67,7 @@ UID_LINE = "HOSTILE-UID "
 # (xfail, not strict: it passes once the runner does). Without fork (Windows) the parent
 # starts one worker per exercise, and that worker is the check process itself.
 WINDOWS = sys.platform == "win32"
+LINUX = sys.platform.startswith("linux")
 NO_FORK_HANG = (
     "Windows (no fork): only the parent's outer limit (a 10 s startup allowance plus the time limit) "
     "stops the worker, past wall_seconds"
@@ -83,7 +84,12 @@ PLATFORM_MARKS = {
         reason="no memory limit to hit: macOS refuses RLIMIT_AS (EINVAL), Windows has no resource module",
     ),
     "results_killed_mid_run": pytest.mark.skipif(WINDOWS, reason="kills itself with signal.SIGKILL, which Windows lacks"),
-    "kill_worker": pytest.mark.skipif(WINDOWS, reason="kills its worker with signal.SIGKILL, which Windows lacks"),
+    "kill_worker": pytest.mark.skipif(
+        not LINUX, reason="Linux only: elsewhere nothing finds a process whose worker was killed (no /proc, no cgroup)"
+    ),
+    "escape_chain": pytest.mark.skipif(
+        not LINUX, reason="Linux only: the sweep finds leftovers through /proc and the worker's child-subreaper role"
+    ),
     "exit_os_exit_import": pytest.mark.xfail(WINDOWS, reason=NO_FORK_EXIT, strict=False),
     "results_exit_mid_run": pytest.mark.xfail(WINDOWS, reason=NO_FORK_EXIT, strict=False),
     "segfault": pytest.mark.xfail(

@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import sys
+import tempfile
 
 import pytest
 
@@ -25,6 +26,10 @@ def run_exercise(job: ExerciseJob, worker: WorkerJob, session: pytest.Session, i
     sys.stdout = _unbuffered_text(1)
     sys.stderr = _unbuffered_text(2)
     sys.dont_write_bytecode = True
+    # Temporary files and the home folder are the submission's own folder, the one place
+    # it may write, whether its worker was started for it or kept for many.
+    os.environ.update(dict.fromkeys(("TMPDIR", "TEMP", "TMP", "HOME"), str(worker.workdir)))
+    tempfile.tempdir = None
     context.set_exercise(job.exercise_file)
     sys.path.insert(0, str(job.exercise_file.parent))
     reporter = CheckReporter(job.checks, make_sender(channels.open_in_child(job.result_fd), worker.token))

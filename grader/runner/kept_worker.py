@@ -83,8 +83,8 @@ class KeptWorker:
             pipes.close()
         if not finished:
             pipes.mark_overdue()
-        if not finished or not self._alive():
-            self._stop()  # overran or died: the next submission gets a new worker
+        if not (finished and pipes.clean and self._alive()):
+            self._stop()  # overran, died, or something it started outlived the submission: a new one
         self._empty_root()
         return Run(pipes.outcomes, self.mode, sandbox.protections(self.mode, self.cap is not None, pipes.applied()))
 
@@ -123,7 +123,7 @@ class KeptWorker:
         if self.mode == "process" and self.platform.is_linux and self.platform.is_root:
             command.append("--leave-root")
         if self.mode == "bwrap":
-            command = [*sandbox.bwrap_prefix(self.platform, self.root, list(self.hidden)), *command]
+            command = [*sandbox.bwrap_prefix(self.platform, self.root, list(self.hidden)), *command, "--own-pid-namespace"]
         self.cap = cgroup.create(self.limits.processes) if self.platform.is_linux and self.platform.is_root else None
         if self.cap is not None:
             # MUST join the cgroup before anything forks (bwrap forks at once): a shell joins,

@@ -56,6 +56,14 @@ def children(parent: int) -> list[int]:
     return _processes_where(PARENT_FIELD, parent)
 
 
+def all_pids() -> list[int]:
+    """Every pid this process can see (Linux only; elsewhere an empty list)."""
+    proc = Path("/proc")
+    if not sys.platform.startswith("linux") or not proc.is_dir():
+        return []
+    return [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]
+
+
 def _processes_where(field: int, value: int) -> list[int]:
     """Pids whose ``/proc/PID/stat`` field (counted after the command name) equals ``value``."""
     proc = Path("/proc")

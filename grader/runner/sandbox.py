@@ -105,6 +105,8 @@ def bwrap_prefix(platform: Platform, workdir: Path, hidden: list[Path]) -> list[
     """The bwrap command line that wraps the worker: read-only root, one writable folder."""
     assert platform.bwrap is not None
     command = [platform.bwrap, *_namespace_flags(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # /dev read-only but for /dev/shm, which a kept worker empties between submissions.
+    command += ["--remount-ro", "/dev", "--tmpfs", "/dev/shm"]
     for path in (p.resolve() for p in hidden):
         if path.is_dir() and not is_within(workdir, path) and not is_within(Path(sys.prefix), path):
             command += ["--tmpfs", str(path)]

@@ -70,6 +70,7 @@ class RunPipes:
         self.write_ends: list[int] = []
         self.jobs: list[ExerciseJob] = []
         self.pumping = False
+        self.clean = False
         for spec, file in exercises:
             result_r, result_w, result_id = channels.pipe()
             output_r, output_w, output_id = channels.pipe()
@@ -98,9 +99,14 @@ class RunPipes:
         self.write_ends = []
 
     def collect(self, token: str, limits: Limits, deadline: float) -> bool:
-        """Take everything until all pipes close (True) or the deadline passes (False)."""
+        """Take everything until the workers are done (True) or the deadline passes (False).
+
+        Afterwards :attr:`clean` says whether every pipe closed: one still open is held by a
+        process the submission left behind, and its reader stops at the next chunk.
+        """
         self.pumping = True
-        return _pump(self.readers, self.outcomes, token, limits, deadline)
+        finished, self.clean = _pump(self.readers, self.outcomes, token, limits, deadline)
+        return finished
 
     def close(self) -> None:
         """Close what the pump did not take over (it owns the read ends once it runs)."""
@@ -141,41 +147,49 @@ def _pump(
     token: str,
     limits: Limits,
     deadline: float,
-) -> bool:
-    """Take every chunk until all pipes close (True) or the deadline passes (False).
+) -> tuple[bool, bool]:
+    """Take every chunk until all pipes close or the deadline passes: (workers done, all closed).
 
     Once every worker is done, pipes still open are held only by processes the
     submission left behind; they get :data:`LINGER_SECONDS`, not the whole deadline.
     """
     chunks: queue.Queue[tuple[_Stream, bytes]] = queue.Queue()
+    over = threading.Event()
     for fd, stream in readers:
-        threading.Thread(target=_drain, args=(fd, stream, chunks), daemon=True).start()
+        threading.Thread(target=_drain, args=(fd, stream, chunks, over), daemon=True).start()
     open_pipes = len(readers)
     workers = sum(stream.kind == "worker" for _, stream in readers)
-    while open_pipes:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return not workers
-        try:
-            stream, chunk = chunks.get(timeout=min(remaining, 1.0))
-        except queue.Empty:
-            continue
-        if chunk:
-            _take(stream, chunk, outcomes, token, limits)
-            continue
-        open_pipes -= 1
-        _flush_lines(stream, outcomes, token, final=True)
-        if stream.kind == "worker":
-            workers -= 1
-            if not workers:
-                deadline = min(deadline, time.monotonic() + LINGER_SECONDS)
-    return True
+    try:
+        while open_pipes:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return not workers, False
+            try:
+                stream, chunk = chunks.get(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                continue
+            if chunk:
+                _take(stream, chunk, outcomes, token, limits)
+                continue
+            open_pipes -= 1
+            _flush_lines(stream, outcomes, token, final=True)
+            if stream.kind == "worker":
+                workers -= 1
+                if not workers:
+                    deadline = min(deadline, time.monotonic() + LINGER_SECONDS)
+        return True, True
+    finally:
+        over.set()
 
 
-def _drain(fd: int, stream: _Stream, chunks: queue.Queue[tuple[_Stream, bytes]]) -> None:
-    """Read one pipe to its end; the empty chunk says it closed. Owns (and closes) ``fd``."""
+def _drain(fd: int, stream: _Stream, chunks: queue.Queue[tuple[_Stream, bytes]], over: threading.Event) -> None:
+    """Read one pipe to its end, or until the pump is over; the empty chunk says it closed.
+
+    Owns (and closes) ``fd``: a writer that outlives the run then gets a broken pipe,
+    and nothing it writes piles up here.
+    """
     with open(fd, "rb", buffering=0) as pipe:
-        while chunk := pipe.read(CHUNK):
+        while not over.is_set() and (chunk := pipe.read(CHUNK)):
             chunks.put((stream, chunk))
     chunks.put((stream, b""))
 

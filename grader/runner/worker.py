@@ -7,8 +7,9 @@ each exercise's wall-clock limit, reports how every child ended on the submissio
 news pipe, which no child holds, and kills whatever the submission left running before it
 takes the next one. Without fork (Windows) a worker runs one exercise's checks itself.
 
-Run as ``python -I -m grader.runner.worker [--leave-root] CHECK_FILE...`` with the job socket
-as stdin, or with ``--one-job`` and one job as JSON on stdin (where there is no fork).
+Run as ``python -I -m grader.runner.worker [--leave-root] [--own-pid-namespace] CHECK_FILE...``
+with the job socket as stdin, or with ``--one-job`` and one job as JSON on stdin (where there
+is no fork).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import gc
 import importlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
 import time
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +36,10 @@ from grader.runner.job import ExerciseJob, WorkerJob, receive_job
 from grader.runner.sandbox import leave_root
 
 POLL_SECONDS = 0.005
-SWEEP_ROUNDS = 300  # 10 ms apart: processes still forking as they die need a few rounds
+SWEEP_ROUNDS = 100  # 10 ms apart: processes still forking as they die need a few rounds
+EXIT_NOT_CLEAN = 3
+SHARED_MEMORY = "/dev/shm"
+IPC_RMID = 0
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 CHECKS_BROKEN_EXIT = int(pytest.ExitCode.INTERNAL_ERROR)
@@ -59,7 +65,7 @@ def main(arguments: list[str] | None = None) -> int:
         quiet = os.open(os.devnull, os.O_RDWR)
         os.dup2(quiet, 0)
         os.dup2(quiet, 1)  # pytest's own chatter must not reach anyone
-        plugin = Server(channel, left_root)
+        plugin = Server(channel, left_root, "--own-pid-namespace" in arguments)
     pytest.main(pytest_args(check_files, os.getcwd()), plugins=[plugin])
     return 0
 
@@ -133,10 +139,11 @@ class Collected:
 class Server(Collected):
     """Serve jobs from the socket until the parent closes it, one check process per exercise."""
 
-    def __init__(self, channel: socket.socket, left_root: bool) -> None:
+    def __init__(self, channel: socket.socket, left_root: bool, whole_namespace: bool) -> None:
         super().__init__()
         self.channel = channel
         self.left_root = left_root
+        self.whole_namespace = whole_namespace
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
@@ -154,8 +161,10 @@ class Server(Collected):
             _announce(job, {"left_root": self.left_root})
             os.chdir(job.workdir)
             self.run_forked(job, session)
-            sweep()
+            clean = sweep(self.whole_namespace)
             os.close(job.news_fd)  # the parent reads this job's end here
+            if not clean:
+                os._exit(EXIT_NOT_CLEAN)  # the parent replaces a worker it cannot trust
             os.chdir(home)
         return True
 
@@ -249,30 +258,77 @@ def _describe_status(status: int) -> dict[str, object]:
     return {"ended": "exit", "exit_code": os.WEXITSTATUS(status)}
 
 
-def sweep() -> None:
-    """Kill every process a submission left behind, before the next one is taken.
+def sweep(whole_namespace: bool) -> bool:
+    """Kill every process a submission left behind; whether none is left.
 
-    As a child subreaper (Linux) the worker inherits its children's orphans, even those
-    that called ``setsid()`` and forked again, so its own children are all there is.
+    Each round stops, then kills, every descendant of the worker (as a child subreaper on
+    Linux, it inherits the orphans of its children, even of those that called ``setsid()``),
+    and with ``whole_namespace`` (bwrap: a pid namespace of the worker's own) every process
+    in it but its init and the worker: a chain that forks as it dies loses all its links
+    at once, not one a round.
     """
     for _ in range(SWEEP_ROUNDS):
-        left = processes.children(os.getpid())
-        for pid in left:
-            _kill_group(pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                pid = 0
-            if pid == 0:
-                break
+        left = _leftovers(whole_namespace)
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in left:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+        _reap_all()
         if not left:
-            return
+            if whole_namespace:
+                _empty_private_ipc()
+            return True
         time.sleep(0.01)
+    return not _leftovers(whole_namespace)
+
+
+def _empty_private_ipc() -> None:
+    """Remove what a submission left in the sandbox's own /dev/shm and System V IPC namespace."""
+    for entry in os.scandir(SHARED_MEMORY):
+        try:
+            shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
+        except OSError:
+            pass
+    libc = ctypes.CDLL(None, use_errno=True)
+    for ipc_id in _ipc_ids("shm"):
+        libc.shmctl(ipc_id, IPC_RMID, None)
+    for ipc_id in _ipc_ids("sem"):
+        libc.semctl(ipc_id, 0, IPC_RMID)
+    for ipc_id in _ipc_ids("msg"):
+        libc.msgctl(ipc_id, IPC_RMID, None)
+
+
+def _ipc_ids(kind: str) -> list[int]:
+    try:
+        rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    return [int(row.split()[1]) for row in rows if row.strip()]
+
+
+def _leftovers(whole_namespace: bool) -> set[int]:
+    me = os.getpid()
+    if whole_namespace:
+        return set(processes.all_pids()) - {1, me}
+    found: set[int] = set()
+    frontier = [me]
+    while frontier:
+        children = set(processes.children(frontier.pop())) - found
+        found |= children
+        frontier += children
+    return found
+
+
+def _reap_all() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _prctl(option: int, value: int) -> None:
