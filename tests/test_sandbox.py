@@ -156,3 +156,22 @@ def test_a_kept_worker_grades_and_protects_as_a_fresh_one(kit: Kit, tmp_path: Pa
         kept = [grade_folder(Path(report.submission), kit, chosen, limits, worker=worker) for report in fresh * 2]
     assert [r.score for r in kept] == [r.score for r in fresh] * 2 == [40.0, 14.0] * 2
     assert {(r.sandbox, tuple(r.protections)) for r in kept} == {(fresh[0].sandbox, tuple(fresh[0].protections))}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a worker is kept only where there is fork")
+def test_a_worker_that_died_before_taking_a_job_costs_the_submission_nothing(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between two submissions (say by the kernel's OOM killer), unnoticed: the job is sent again."""
+    limits = Limits(sandbox="process")
+    chosen = kit.select(["03"])
+    with KeptWorker(None, [chosen[0].checks_file], limits) as worker:
+        assert grade_folder(ROOT / "solutions", kit, chosen, limits, worker=worker).score == 20.0
+        assert worker.process is not None
+        dead = worker.process
+        dead.kill()
+        dead.wait()
+        really_alive, first_look = worker._alive, iter([True])  # the first look misses the death, as a race would
+        monkeypatch.setattr(worker, "_alive", lambda: next(first_look, None) or really_alive())
+        report = grade_folder(ROOT / "solutions", kit, chosen, limits, worker=worker)
+    assert report.score == 20.0, report.exercises[0].message

@@ -58,8 +58,21 @@ class KeptWorker:
     def run(self, exercises: list[tuple[ExerciseSpec, Path]], workdir: Path, hidden: tuple[Path, ...] = ()) -> Run:
         """Check one submission copied into ``workdir``; never raises for student faults.
 
-        ``hidden`` (on top of the worker's own) is refused to the checks by the guard.
+        ``hidden`` (on top of the worker's own) is refused to the checks by the guard. A
+        worker that died before it took the job (it had said nothing, so no code of this
+        submission ran) is replaced and the job sent once more: a death the submission did
+        not cause must not cost it.
         """
+        run, untaken = self._attempt(exercises, workdir, hidden)
+        if untaken:
+            run, _ = self._attempt(exercises, workdir, hidden)
+        self._empty_root()
+        return run
+
+    def _attempt(
+        self, exercises: list[tuple[ExerciseSpec, Path]], workdir: Path, hidden: tuple[Path, ...]
+    ) -> tuple[Run, bool]:
+        """One try at a job: the run, and whether the worker died without taking it."""
         if not self._alive():
             self._stop()
             self._start()
@@ -83,10 +96,11 @@ class KeptWorker:
             pipes.close()
         if not finished:
             pipes.mark_overdue()
-        if not (finished and pipes.clean and self._alive()):
+        alive = self._alive()
+        if not (finished and pipes.clean and alive):
             self._stop()  # overran, died, or something it started outlived the submission: a new one
-        self._empty_root()
-        return Run(pipes.outcomes, self.mode, sandbox.protections(self.mode, self.cap is not None, pipes.applied()))
+        run = Run(pipes.outcomes, self.mode, sandbox.protections(self.mode, self.cap is not None, pipes.applied()))
+        return run, not alive and not pipes.heard_from_worker()
 
     def close(self) -> None:
         """Stop the worker and everything it started (and remove its root, if it made it)."""

@@ -122,6 +122,12 @@ class RunPipes:
             if outcome.ended is None:
                 outcome.ended = {"ended": "timeout", "limit": job.timeout}
 
+    def heard_from_worker(self) -> bool:
+        """Whether the worker said anything at all (it speaks before it starts any check process)."""
+        return any(stream.news for _, stream in self.readers if stream.kind == "worker") or any(
+            outcome.ended or outcome.records for outcome in self.outcomes.values()
+        )
+
     def applied(self) -> sandbox.Applied:
         """What every worker and check process said it put in place (a layer counts only if all did)."""
         starts = [r for outcome in self.outcomes.values() for r in outcome.records if r.get("event") == "start"]
