@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.kit import ExerciseSpec, Kit
+from grader.kit import ExerciseSpec, Kit, solution_folders
 from grader.model import ExerciseResult, Report
 from grader.runner.kept_worker import KeptWorker
 from grader.runner.launcher import Limits, run_checks
@@ -43,8 +43,7 @@ def grade_folder(
     try:
         runnable = copy_for_run(prepared, workdir)
         if runnable:
-            solutions = tuple({spec.solution.parent for spec in chosen})
-            refused = (folder, *solutions, *hidden)
+            refused = (folder, *solution_folders(chosen), *hidden)
             run = worker.run(runnable, workdir, refused) if worker else run_checks(runnable, workdir, limits, refused)
             sandbox, protections = run.sandbox, run.protections
             for spec, _ in runnable:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,16 @@ class Kit:
             if matches[0] not in chosen:
                 chosen.append(matches[0])
         return sorted(chosen, key=self.exercises.index)
+
+
+def check_files(exercises: Iterable[ExerciseSpec]) -> list[Path]:
+    """These exercises' check files, each once: what a worker imports and collects."""
+    return sorted({spec.checks_file for spec in exercises})
+
+
+def solution_folders(exercises: Iterable[ExerciseSpec]) -> tuple[Path, ...]:
+    """The folders of these exercises' reference solutions: what the checks must never see."""
+    return tuple({spec.solution.parent for spec in exercises})
 
 
 def load_kit(path: Path | None = None) -> Kit:

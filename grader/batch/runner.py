@@ -32,7 +32,7 @@ from grader.batch.shard import Shard
 from grader.batch.slots import WorkerSlots
 from grader.batch.store import ExerciseColumn, Layout, Manifest, StoreError
 from grader.grading import grade_folder
-from grader.kit import ExerciseSpec, Kit
+from grader.kit import ExerciseSpec, Kit, check_files, solution_folders
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report
 from grader.runner import processes
 from grader.runner.limits import Limits
@@ -149,9 +149,8 @@ class _Batch:
         self.limits = dataclasses.replace(options.limits, parallel=1)
         # A submission's code must not see the others' files, nor the gradebook.
         self.hidden = _hideable(options.submissions, layout.root)
-        solutions = tuple({spec.solution.parent.resolve() for spec in options.exercises})
-        check_files = sorted({spec.checks_file for spec in options.exercises})
-        self.slots = WorkerSlots(check_files, self.limits, (*self.hidden, *solutions))
+        hidden = (*self.hidden, *solution_folders(options.exercises))
+        self.slots = WorkerSlots(check_files(options.exercises), self.limits, hidden)
         self.stop = threading.Event()
 
     def prepare_all(self, students: list[Student], progress: BatchProgress, summary: BatchSummary) -> list[list[_Pending]]:

@@ -26,7 +26,7 @@ from grader.cli import kit_option, main, open_kit
 from grader.cli.limits import default_limits
 from grader.cli.terminal import ansi_terminal, use_color
 from grader.cli.student import exercise_folder, folder_argument, grade_quietly
-from grader.kit import ExerciseSpec, Kit
+from grader.kit import ExerciseSpec, Kit, check_files, solution_folders
 from grader.model import ExerciseResult, ExerciseStatus
 from grader.progress import next_to_do, passed_count
 from grader.render.text import ALL_PASSED, exercise_lines, to_string
@@ -122,9 +122,8 @@ def kept_worker(folder: Path, kit: Kit) -> Iterator[KeptWorker | None]:
     if not detect().has_fork:
         yield None
         return
-    check_files = sorted({spec.checks_file for spec in kit.exercises})
-    hidden = (folder.resolve(), *{spec.solution.parent.resolve() for spec in kit.exercises})
-    with KeptWorker(None, check_files, default_limits(), hidden) as worker:
+    hidden = (folder, *solution_folders(kit.exercises))
+    with KeptWorker(None, check_files(kit.exercises), default_limits(), hidden) as worker:
         yield worker
 
 

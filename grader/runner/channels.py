@@ -39,3 +39,12 @@ def inherit(numbers: list[int]) -> dict[str, Any]:
     if not WINDOWS:
         return {"pass_fds": numbers, "start_new_session": True}
     return {"startupinfo": subprocess.STARTUPINFO(lpAttributeList={"handle_list": numbers}), "close_fds": True}
+
+
+def close_quietly(*fds: int) -> None:
+    """Close each descriptor, ignoring those already closed."""
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.kit import ExerciseSpec
+from grader.kit import ExerciseSpec, check_files
 from grader.runner import channels, processes, sandbox
 from grader.runner.job import WorkerJob
 from grader.runner.kept_worker import KeptWorker
@@ -34,8 +34,7 @@ def run_checks(
     """
     platform = sandbox.detect()
     if platform.has_fork:
-        check_files = sorted({spec.checks_file for spec, _ in exercises})
-        with KeptWorker(workdir, check_files, limits, hidden) as worker:
+        with KeptWorker(workdir, check_files(spec for spec, _ in exercises), limits, hidden) as worker:
             return worker.run(exercises, workdir)
     return _run_without_fork(exercises, workdir, limits, hidden, sandbox.resolve(limits.sandbox, platform))
 

@@ -56,16 +56,32 @@ def children(parent: int) -> list[int]:
     return _processes_where(PARENT_FIELD, parent)
 
 
+def descendants(ancestor: int) -> set[int]:
+    """Pids below ``ancestor`` in the process tree, from one read of /proc (Linux only)."""
+    below: dict[int, list[int]] = {}
+    for pid, fields in _stats():
+        below.setdefault(int(fields[PARENT_FIELD]), []).append(pid)
+    found: set[int] = set()
+    frontier = [ancestor]
+    while frontier:
+        fresh = set(below.get(frontier.pop(), ())) - found
+        found |= fresh
+        frontier += fresh
+    return found
+
+
 def all_pids() -> list[int]:
     """Every pid this process can see (Linux only; elsewhere an empty list)."""
-    proc = Path("/proc")
-    if not sys.platform.startswith("linux") or not proc.is_dir():
-        return []
-    return [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]
+    return [pid for pid, _ in _stats()]
 
 
 def _processes_where(field: int, value: int) -> list[int]:
     """Pids whose ``/proc/PID/stat`` field (counted after the command name) equals ``value``."""
+    return [pid for pid, fields in _stats() if len(fields) > field and int(fields[field]) == value]
+
+
+def _stats() -> list[tuple[int, list[str]]]:
+    """Each visible process's pid and the fields of its ``/proc/PID/stat`` after the command name."""
     proc = Path("/proc")
     if not sys.platform.startswith("linux") or not proc.is_dir():
         return []
@@ -77,7 +93,5 @@ def _processes_where(field: int, value: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > field and int(fields[field]) == value:
-            found.append(int(entry.name))
+        found.append((int(entry.name), stat.rsplit(")", 1)[-1].split()))
     return found

@@ -95,7 +95,7 @@ class RunPipes:
 
         Each descriptor is closed once: its number may belong to another thread's pipe next.
         """
-        close_quietly(self.write_ends)
+        channels.close_quietly(*self.write_ends)
         self.write_ends = []
 
     def collect(self, token: str, limits: Limits, deadline: float) -> bool:
@@ -112,7 +112,7 @@ class RunPipes:
         """Close what the pump did not take over (it owns the read ends once it runs)."""
         self.close_write_ends()
         if not self.pumping:
-            close_quietly([fd for fd, _ in self.readers])
+            channels.close_quietly(*(fd for fd, _ in self.readers))
             self.readers = []
 
     def mark_overdue(self) -> None:
@@ -137,14 +137,6 @@ class RunPipes:
             rlimits=bool(starts) and all(set(RLIMITS_CLAIMED) <= set(r.get("rlimits") or ()) for r in starts),
             process_cap_by_user=bool(starts) and all(r.get("process_cap_by_user") for r in starts),
         )
-
-
-def close_quietly(fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 def _pump(

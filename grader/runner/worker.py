@@ -24,7 +24,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +178,7 @@ class Server(Collected):
                 pid = os.fork()
                 if pid == 0:
                     self._child(exercise, job, session)
-                _close_quietly(exercise.result_fd, exercise.output_fd)  # the child holds them now
+                channels.close_quietly(exercise.result_fd, exercise.output_fd)  # the child holds them now
                 running[pid] = (exercise, time.monotonic() + exercise.timeout)
             _reap(job, running)
             _kill_overdue(job, running)
@@ -220,16 +220,22 @@ def _key(path: object) -> str:
 
 
 def _reap(job: WorkerJob, running: dict[int, tuple[ExerciseJob, float]]) -> None:
-    while running:
+    for pid, status in _reaped():
+        if pid in running:
+            exercise, _ = running.pop(pid)
+            _finish(job, exercise, pid, _describe_status(status))
+
+
+def _reaped() -> Iterator[tuple[int, int]]:
+    """Each child that has ended (pid, wait status), reaped; never blocks."""
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
-        if pid in running:
-            exercise, _ = running.pop(pid)
-            _finish(job, exercise, pid, _describe_status(status))
+        yield pid, status
 
 
 def _kill_overdue(job: WorkerJob, running: dict[int, tuple[ExerciseJob, float]]) -> None:
@@ -275,7 +281,8 @@ def sweep(whole_namespace: bool) -> bool:
                     os.kill(pid, sig)
                 except OSError:
                     pass
-        _reap_all()
+        for _ in _reaped():
+            pass
         if not left:
             if whole_namespace:
                 _empty_private_ipc()
@@ -312,23 +319,7 @@ def _leftovers(whole_namespace: bool) -> set[int]:
     me = os.getpid()
     if whole_namespace:
         return set(processes.all_pids()) - {1, me}
-    found: set[int] = set()
-    frontier = [me]
-    while frontier:
-        children = set(processes.children(frontier.pop())) - found
-        found |= children
-        frontier += children
-    return found
-
-
-def _reap_all() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+    return processes.descendants(me)
 
 
 def _prctl(option: int, value: int) -> None:
@@ -343,14 +334,6 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _close_quietly(*fds: int) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
 def _close_all_but(keep: set[int]) -> None:
     """Close every descriptor above stderr except ``keep``."""
     for folder in ("/proc/self/fd", "/dev/fd"):
@@ -361,7 +344,7 @@ def _close_all_but(keep: set[int]) -> None:
             continue
     else:
         opened = list(range(3, 1024))
-    _close_quietly(*(fd for fd in opened if fd > 2 and fd not in keep))
+    channels.close_quietly(*(fd for fd in opened if fd > 2 and fd not in keep))
 
 
 if __name__ == "__main__":
