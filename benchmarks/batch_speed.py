@@ -53,7 +53,7 @@ from grader.runner.limits import Limits
 kit = load_kit()
 chosen = kit.select(sys.argv[3:]) if sys.argv[3:] else None
 started = time.perf_counter()
-grade_folder(Path(sys.argv[1]), kit, chosen, Limits(parallel=1, sandbox=sys.argv[2]))
+grade_folder(Path(sys.argv[1]), kit, chosen, Limits(sandbox=sys.argv[2]))
 print(time.perf_counter() - started)
 """
 SAMPLE_SECONDS = 0.05

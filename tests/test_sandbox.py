@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -60,7 +62,7 @@ def test_protections_name_only_what_was_really_in_force() -> None:
     assert "process-count cap (RLIMIT_NPROC)" in sandbox.protections("process", False, Applied(process_cap_by_user=True))
     assert "non-root uid (user namespace)" in sandbox.protections("process", False, everything)
     nothing = sandbox.protections("process", process_cap=False, applied=Applied())
-    assert nothing == ["separate process per exercise", "scrubbed environment", "wall-clock limit"]
+    assert nothing == ["exercises kept apart", "scrubbed environment", "wall-clock limit"]
 
 
 def test_bwrap_command_hides_solutions_and_keeps_one_writable_folder(tmp_path: Path) -> None:
@@ -94,6 +96,45 @@ def test_every_limit_maps_to_an_rlimit() -> None:
     }
 
 
+def test_cpu_time_covers_every_exercise_a_process_checks() -> None:
+    # CPU time adds up over a process's life: the hard limit covers all of its exercises.
+    assert rlimits(Limits(cpu_seconds=7), exercises=3)["RLIMIT_CPU"] == (7, 22)
+
+
+def in_a_child(body: Callable[[], str]) -> str:
+    """What ``body`` returns, run in a throwaway forked child (whose limits die with it)."""
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns when a process with threads forks; this child only reports and exits.
+        warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        os.write(write, body().encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        text = pipe.read()
+    os.waitpid(pid, 0)
+    return text
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to test in a throwaway child")
+def test_each_exercise_gets_its_cpu_time_from_where_the_last_one_ended() -> None:
+    def spend_half_a_second_then_move_on() -> str:
+        import resource
+
+        apply_rlimits(Limits(cpu_seconds=1), exercises=3)
+        deadline = time.process_time() + 0.5
+        while time.process_time() < deadline:
+            pass
+        limits_module.allow_cpu_for_next_exercise(Limits(cpu_seconds=1))
+        return ",".join(map(str, resource.getrlimit(resource.RLIMIT_CPU)))
+
+    soft, hard = map(int, in_a_child(spend_half_a_second_then_move_on).split(","))
+    assert (soft, hard) == (2, 4)  # 1 s spent (rounded up) + 1 s; the hard limit never moves
+
+
 def test_without_the_resource_module_no_limit_is_claimed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits_module, "resource", None)
     assert apply_rlimits(Limits()) == []
@@ -108,23 +149,14 @@ def test_limits_round_trip_through_the_worker_job() -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to test in a throwaway child")
 def test_rlimits_really_apply_in_a_child() -> None:
-    read, write = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12+ warns when a process with threads forks; this child only reports and exits.
-        warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:
-        os.close(read)
+    def apply() -> str:
         applied = apply_rlimits(Limits(cpu_seconds=9))
         import resource
 
         cpu_limit, memory_limit = (resource.getrlimit(number)[0] for number in (resource.RLIMIT_CPU, resource.RLIMIT_AS))
-        os.write(write, f"{','.join(applied)}|{cpu_limit}|{memory_limit}".encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        text = pipe.read()
-    os.waitpid(pid, 0)
+        return f"{','.join(applied)}|{cpu_limit}|{memory_limit}"
+
+    text = in_a_child(apply)
     applied, cpu, memory = text.split("|")
     assert cpu == "9"
     # Only what was really set is named: macOS refuses RLIMIT_AS below some hundreds of GiB.

@@ -145,8 +145,7 @@ class _Batch:
         self.layout = layout
         self.reference = Reference(options.kit)
         self.fingerprint = kit_fingerprint(options.kit)
-        # One check process per submission at a time: the parallelism is across submissions.
-        self.limits = dataclasses.replace(options.limits, parallel=1)
+        self.limits = options.limits
         # A submission's code must not see the others' files, nor the gradebook.
         self.hidden = _hideable(options.submissions, layout.root)
         hidden = (*self.hidden, *solution_folders(options.exercises))
@@ -196,8 +195,7 @@ class _Batch:
 
     def verdict_options(self) -> dict[str, object]:
         """The options that can change a verdict (not how many run at once)."""
-        limits = {k: v for k, v in self.limits.to_json().items() if k != "parallel"}
-        return {"exercises": [s.id for s in self.options.exercises], **limits}
+        return {"exercises": [s.id for s in self.options.exercises], **self.limits.to_json()}
 
     def grade_all(self, groups: list[list[_Pending]], progress: BatchProgress, summary: BatchSummary) -> bool:
         """Grade each group once, in parallel; False when interrupted (what is done is kept)."""

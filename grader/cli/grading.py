@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.cli import CannotGrade
-from grader.cli.limits import default_limits
 from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit, KitError
 from grader.model import Report
@@ -38,7 +37,7 @@ def grade_for_student(
     try:
         if require_files:
             require_exercise_files(check_folder(folder), chosen)
-        report = grade_folder(folder, kit, chosen, limits or default_limits(), worker=worker)
+        report = grade_folder(folder, kit, chosen, limits or Limits(), worker=worker)
     except (KitError, SandboxError) as exc:
         raise CannotGrade(str(exc)) from None
     except SubmissionError as exc:

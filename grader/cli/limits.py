@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from grader.runner.limits import MiB, Limits
+from grader.runner.limits import Limits, MiB
 from grader.runner.sandbox import MODES
 
 DEFAULTS = Limits()
@@ -50,11 +49,6 @@ LIMIT_OPTIONS = (
 )  # fmt: skip
 
 
-def default_limits() -> Limits:
-    """The defaults, with one check process per core."""
-    return Limits(parallel=os.cpu_count() or 2)
-
-
 def limit_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Add the limit options to a command; it receives them as one ``limits: Limits`` argument."""
 
@@ -64,7 +58,7 @@ def limit_options(function: Callable[..., Any]) -> Callable[..., Any]:
         for option in LIMIT_OPTIONS:
             value = kwargs.pop(option.parameter)
             values[option.field] = value * option.unit if option.unit and value is not None else value
-        kwargs["limits"] = dataclasses.replace(default_limits(), **values)
+        kwargs["limits"] = Limits(**values)
         return function(*args, **kwargs)
 
     for option in reversed(LIMIT_OPTIONS):

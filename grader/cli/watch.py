@@ -23,14 +23,14 @@ from rich.text import Text
 from watchfiles.main import FileChange
 
 from grader.cli import kit_option, main, open_kit
-from grader.cli.limits import default_limits
-from grader.cli.terminal import ansi_terminal, use_color
 from grader.cli.student import exercise_folder, folder_argument, grade_quietly
+from grader.cli.terminal import ansi_terminal, use_color
 from grader.kit import ExerciseSpec, Kit, check_files, solution_folders
 from grader.model import ExerciseResult, ExerciseStatus
 from grader.progress import next_to_do, passed_count
 from grader.render.text import ALL_PASSED, exercise_lines, to_string
 from grader.runner.kept_worker import KeptWorker
+from grader.runner.limits import Limits
 from grader.runner.sandbox import detect
 
 try:
@@ -123,7 +123,7 @@ def kept_worker(folder: Path, kit: Kit) -> Iterator[KeptWorker | None]:
         yield None
         return
     hidden = (folder, *solution_folders(kit.exercises))
-    with KeptWorker(None, check_files(kit.exercises), default_limits(), hidden) as worker:
+    with KeptWorker(None, check_files(kit.exercises), Limits(), hidden) as worker:
         yield worker
 
 

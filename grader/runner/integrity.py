@@ -10,6 +10,7 @@ exercise 0. (SECURITY.md: a tripwire, not a wall.)
 
 from __future__ import annotations
 
+import copy
 import inspect
 import types
 from collections.abc import Iterable, Mapping
@@ -39,13 +40,12 @@ PYTEST_INTERNALS: tuple[tuple[object, str], ...] = (
 class Fingerprint:
     """Identities of functions and classes that must not change while the checks run.
 
-    What to look at (which names in which namespaces) is listed once; each comparison
-    then only looks each name up again, which keeps it cheap enough to run after every check.
+    What to look at (which names in which namespaces) is listed once, in the worker before
+    it forks; each comparison then only looks each name up again, which keeps it cheap
+    enough to run after every check.
     """
 
-    def __init__(
-        self, modules: Iterable[types.ModuleType], config: pytest.Config, watched_objects: Iterable[object] = ()
-    ) -> None:
+    def __init__(self, modules: Iterable[types.ModuleType], config: pytest.Config) -> None:
         self.config = config
         self.namespaces: list[tuple[str, Mapping[str, Any], str]] = []  # (label, namespace, name)
         self.attributes: list[tuple[str, object, str]] = [  # (label, owner, name), looked up statically
@@ -58,12 +58,22 @@ class Fingerprint:
                 if isinstance(value, type) and value.__module__ == module.__name__:
                     for attribute in list(vars(value)):
                         self.namespaces.append((f"{module.__name__}.{name}.{attribute}", vars(value), attribute))
-        for item in watched_objects:
-            for name in {*dir(type(item)), *vars(item)}:
-                value = _static(item, name)
-                if callable(value) or isinstance(value, (staticmethod, classmethod)):
-                    self.attributes.append((f"{type(item).__name__}().{name}", item, name))
         self.expected = self._take()
+
+    def watching(self, item: object) -> Fingerprint:
+        """This fingerprint, also over ``item``'s methods and the plugins registered now.
+
+        For each exercise's reporter, once it is registered: the same process checks the
+        next exercise only if nothing changed, so the rest still holds.
+        """
+        view = copy.copy(self)
+        view.attributes = [*self.attributes]
+        for name in {*dir(type(item)), *vars(item)}:
+            value = _static(item, name)
+            if callable(value) or isinstance(value, (staticmethod, classmethod)):
+                view.attributes.append((f"{type(item).__name__}().{name}", item, name))
+        view.expected = view._take()
+        return view
 
     def _take(self) -> dict[str, int]:
         seen = {label: id(_static(owner, name)) for label, owner, name in self.attributes}

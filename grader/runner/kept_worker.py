@@ -90,8 +90,8 @@ class KeptWorker:
             )
             self._send(job)
             pipes.close_write_ends()
-            rounds = -(-len(pipes.jobs) // max(1, self.limits.parallel))
-            finished = pipes.collect(token, self.limits, pipes.deadline(rounds))
+            # One check process at a time: each exercise may take its whole limit in turn.
+            finished = pipes.collect(token, self.limits, pipes.deadline(rounds=len(pipes.jobs)))
         finally:
             pipes.close()
         if not finished:

@@ -8,6 +8,7 @@ limit is skipped and the report's ``protections`` says so; it never fails silent
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any
 
@@ -29,7 +30,6 @@ class Limits:
     processes: int = 64
     file_bytes: int = 16 * MiB
     output_bytes: int = 64 * 1024
-    parallel: int = 2
     sandbox: str = "auto"
 
     def to_json(self) -> dict[str, Any]:
@@ -40,22 +40,26 @@ class Limits:
         return cls(**data)
 
 
-def rlimits(limits: Limits) -> dict[str, tuple[int, int]]:
-    """The ``resource`` limits to set in a check process, by name."""
+def rlimits(limits: Limits, exercises: int = 1) -> dict[str, tuple[int, int]]:
+    """The ``resource`` limits to set in a check process that checks ``exercises`` in turn, by name.
+
+    CPU time adds up over a process's life: its hard limit covers every exercise, and
+    :func:`allow_cpu_for_next_exercise` moves the soft one on before each.
+    """
     return {
-        "RLIMIT_CPU": (limits.cpu_seconds, limits.cpu_seconds + 1),
+        "RLIMIT_CPU": (limits.cpu_seconds, limits.cpu_seconds * exercises + 1),
         "RLIMIT_AS": (limits.memory_bytes, limits.memory_bytes),
         "RLIMIT_FSIZE": (limits.file_bytes, limits.file_bytes),
         "RLIMIT_CORE": (0, 0),
     }
 
 
-def apply_rlimits(limits: Limits) -> list[str]:
+def apply_rlimits(limits: Limits, exercises: int = 1) -> list[str]:
     """Set the limits this platform supports on the current process; name the ones set."""
     if resource is None:
         return []
     applied = []
-    for name, (soft, hard) in rlimits(limits).items():
+    for name, (soft, hard) in rlimits(limits, exercises).items():
         number = getattr(resource, name, None)
         if number is None:
             continue
@@ -68,6 +72,22 @@ def apply_rlimits(limits: Limits) -> list[str]:
             continue
         applied.append(name)
     return applied
+
+
+def allow_cpu_for_next_exercise(limits: Limits) -> None:
+    """Give the next exercise ``limits.cpu_seconds`` of CPU time from now (within the hard limit)."""
+    if resource is None:
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    spent = math.ceil(usage.ru_utime + usage.ru_stime)
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if soft == resource.RLIM_INFINITY:
+        return  # never limited here: nothing to move on
+    wanted = spent + limits.cpu_seconds
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+    except (ValueError, OSError):
+        pass
 
 
 def limit_processes_by_user(limits: Limits) -> bool:

@@ -21,7 +21,12 @@ import pytest
 from _pytest.outcomes import OutcomeException
 
 from grader.checking import blocking, timeline, virtual_time
-from grader.checking.context import NOT_IMPLEMENTED_HELP, NotStarted, describe_exception, student_line
+from grader.checking.context import (
+    NOT_IMPLEMENTED_HELP,
+    NotStarted,
+    describe_exception,
+    student_line,
+)
 from grader.checking.feedback import Failure
 from grader.kit import CheckSpec
 from grader.runner import integrity
@@ -56,35 +61,48 @@ def make_sender(fd: int, token: str) -> Callable[[dict[str, Any]], None]:
     return send
 
 
+def checks_fingerprint(config: pytest.Config, items: list[pytest.Item]) -> integrity.Fingerprint:
+    """What the verdict on ``items`` relies on: their check file, the grader's probes, this reporter.
+
+    Taken in the worker, before it forks and before any student code exists.
+    """
+    watched = [*(getattr(item, "module", None) for item in items), CheckReporter, integrity.Fingerprint]
+    modules = integrity.modules_of(w for w in watched if w is not None)
+    modules += [m for name, m in sys.modules.items() if name.startswith("grader.checking") and m not in modules]
+    return integrity.Fingerprint(modules, config)
+
+
 class CheckReporter:
     """Connects pytest items to the checks declared in the kit metadata."""
 
-    def __init__(self, checks: Iterable[CheckSpec], send: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self, checks: Iterable[CheckSpec], send: Callable[[dict[str, Any]], None], fingerprint: integrity.Fingerprint
+    ) -> None:
         self._specs = {spec.id: spec for spec in checks}
         self._order = list(self._specs)
         self._send = send
         self._passed: set[str] = set()
         self._started: dict[str, float] = {}
+        self._process_fingerprint = fingerprint
         self._fingerprint: integrity.Fingerprint | None = None
         self._tampering_reported = False
+        # Why this process should not check another exercise, though nothing may be left over.
+        self.interruptions: list[str] = []
 
     def send(self, record: dict[str, Any]) -> None:
         self._send(record)
 
-    def select(self, config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
+    def select(self, items: list[pytest.Item]) -> list[pytest.Item]:
         """This exercise's checks in the kit's order, each with its time limit.
 
-        MUST be called after the checks are imported and before any student code is:
-        it takes the fingerprint that later comparisons are made against.
+        MUST be called once this reporter is registered and before any student code of
+        this exercise is imported: it takes the fingerprint later comparisons are made against.
         """
         known = [item for item in items if self.check_id(item) in self._specs]
         known.sort(key=lambda item: self._order.index(self.check_id(item)))
         for item in known:
             item.add_marker(pytest.mark.timeout(self._specs[self.check_id(item)].timeout))
-        watched = [*(getattr(item, "module", None) for item in known), CheckReporter, integrity.Fingerprint]
-        modules = integrity.modules_of(w for w in watched if w is not None)
-        modules += [m for name, m in sys.modules.items() if name.startswith("grader.checking") and m not in modules]
-        self._fingerprint = integrity.Fingerprint(modules, config, watched_objects=[self])
+        self._fingerprint = self._process_fingerprint.watching(self)
         if known:
             self.send({"event": "collected", "checks": [self.check_id(item) for item in known]})
         return known
@@ -122,6 +140,7 @@ class CheckReporter:
         changes = self._fingerprint.changes()
         if changes:
             self._tampering_reported = True
+            self.interruptions.append("tampering")
             self.send({"event": "violation", "what": integrity.describe(changes)})
 
     def outcome(self, spec: CheckSpec, call: pytest.CallInfo[None]) -> dict[str, Any]:
@@ -132,6 +151,7 @@ class CheckReporter:
             record.update(self.describe_failure(excinfo))
         if elapsed > spec.timeout and record["status"] != "skipped":
             record.update(status="failed", message=TIMEOUT_MESSAGE.format(limit=spec.timeout), help=TIMEOUT_HELP)
+            self.interruptions.append("a check ran out of time")
         if record["status"] == "failed" and record.pop("judged", False):
             record.update(self.blocking_explanation())
         return record
@@ -153,10 +173,12 @@ class CheckReporter:
                 "judged": True,
             }
         if _raised_by_timeout(excinfo):
+            self.interruptions.append("a check ran out of time")
             return {"status": "failed", "message": "timed out", "help": TIMEOUT_HELP, "judged": True, "source": where}
         if not isinstance(exc, (Exception, *ORDINARY_BASE_EXCEPTIONS)):
             # SystemExit, KeyboardInterrupt, bare BaseException: an attempt to stop the run.
             message = f"your code raised {describe_exception(exc)}"
+            self.interruptions.append("a check was stopped by " + type(exc).__name__)
             return {"status": "failed", "message": message, "help": FATAL_HELP, "fatal": True, "source": where}
         if isinstance(exc, NotImplementedError):
             return {"status": "failed", "message": TODO_MESSAGE, "help": NOT_IMPLEMENTED_HELP, "todo": True, "source": where}

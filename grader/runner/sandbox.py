@@ -125,7 +125,7 @@ class Applied:
 
 def protections(mode: str, process_cap: bool, applied: Applied) -> list[str]:
     """Plain words for what guarded this run, for the report: only what was really in force."""
-    active = ["separate process per exercise", "scrubbed environment", "wall-clock limit"]
+    active = ["exercises kept apart", "scrubbed environment", "wall-clock limit"]
     if applied.rlimits:
         active.append("cpu/memory/file-size limits")
     if process_cap:

@@ -1,11 +1,13 @@
-"""The worker: imports pytest and collects the kit's checks once, then forks a check process per exercise.
+"""The worker: imports pytest and collects the kit's checks once, then forks check processes.
 
 Starting Python and pytest and importing the checks is what costs; a fork of a process
 that has done all three costs a few hundredths of a second. Where there is fork, a worker
-serves one submission after another from a socket (a batch keeps one per slot): it holds
-each exercise's wall-clock limit, reports how every child ended on the submission's own
-news pipe, which no child holds, and kills whatever the submission left running before it
-takes the next one. Without fork (Windows) a worker runs one exercise's checks itself.
+serves one submission after another from a socket (a batch keeps one per slot): it forks
+a check process that checks the submission's exercises in turn, holds each exercise's
+wall-clock limit, forks a fresh one for the exercises left whenever one ends early or
+hands over, reports how every exercise ended on the submission's own news pipe, which no
+check process holds, and kills whatever the submission left running before it takes the
+next one. Without fork (Windows) a worker checks one exercise itself.
 
 Run as ``python -I -m grader.runner.worker [--leave-root] [--own-pid-namespace] CHECK_FILE...``
 with the job socket as stdin, or with ``--one-job`` and one job as JSON on stdin (where there
@@ -19,6 +21,7 @@ import gc
 import importlib
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -31,18 +34,21 @@ from typing import Any
 import pytest
 
 from grader.runner import channels, processes
-from grader.runner.child import run_exercise
+from grader.runner.carry_over import Namespaces
+from grader.runner.check_process import HAND_OVER_EXIT, CheckProcess, Checks
 from grader.runner.job import ExerciseJob, WorkerJob, receive_job
+from grader.runner.reporter import checks_fingerprint
 from grader.runner.sandbox import leave_root
 
 POLL_SECONDS = 0.005
+WAKE_SECONDS = 0.05  # at least this often, a worker looks whether its check process has ended
+EXIT_GRACE_SECONDS = 1.0  # for a check process to exit once it has reported its last exercise
 SWEEP_ROUNDS = 100  # 10 ms apart: processes still forking as they die need a few rounds
 EXIT_NOT_CLEAN = 3
 SHARED_MEMORY = "/dev/shm"
 IPC_RMID = 0
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
-CHECKS_BROKEN_EXIT = int(pytest.ExitCode.INTERNAL_ERROR)
 PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
 # pytest's own plugins that checks never need; each costs time to load,
 # and cacheprovider and junitxml would write files.
@@ -106,7 +112,7 @@ class Collected:
     """The checks pytest collected, by file, and why any check file failed to import."""
 
     def __init__(self) -> None:
-        self.items: dict[str, list[pytest.Item]] = {}
+        self.checks: dict[str, Checks] = {}
         self.broken: dict[str, str] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -124,20 +130,24 @@ class Collected:
         return report
 
     def index(self, session: pytest.Session) -> None:
+        """Sort the collected checks by file, and fingerprint what each file's verdicts rely on."""
+        by_file: dict[str, list[pytest.Item]] = {}
         for item in session.items:
-            self.items.setdefault(_key(item.path), []).append(item)
+            by_file.setdefault(_key(item.path), []).append(item)
+        self.checks = {key: Checks(items, checks_fingerprint(session.config, items)) for key, items in by_file.items()}
+        self.none = Checks([], checks_fingerprint(session.config, []))
+        self.namespaces = Namespaces()
 
-    def run(self, exercise: ExerciseJob, job: WorkerJob, session: pytest.Session) -> int:
-        """Run one exercise's checks in this process; its exit code."""
-        broken = self.broken.get(_key(exercise.checks_file))
-        if broken is not None:
-            os.write(channels.open_in_child(exercise.output_fd), f"the check file failed to import:\n{broken}\n".encode())
-            return CHECKS_BROKEN_EXIT
-        return run_exercise(exercise, job, session, self.items.get(_key(exercise.checks_file), []))
+    def checks_for(self, exercise: ExerciseJob) -> Checks | str:
+        """The exercise's checks, or why its check file failed to import."""
+        key = _key(exercise.checks_file)
+        if key in self.broken:
+            return self.broken[key]
+        return self.checks.get(key, self.none)
 
 
 class Server(Collected):
-    """Serve jobs from the socket until the parent closes it, one check process per exercise."""
+    """Serve jobs from the socket until the parent closes it, forking check processes for each."""
 
     def __init__(self, channel: socket.socket, left_root: bool, whole_namespace: bool) -> None:
         super().__init__()
@@ -160,7 +170,7 @@ class Server(Collected):
         while (job := receive_job(self.channel)) is not None:
             _announce(job, {"left_root": self.left_root})
             os.chdir(job.workdir)
-            self.run_forked(job, session)
+            self.check(job, session)
             clean = sweep(self.whole_namespace)
             os.close(job.news_fd)  # the parent reads this job's end here
             if not clean:
@@ -168,37 +178,55 @@ class Server(Collected):
             os.chdir(home)
         return True
 
-    def run_forked(self, job: WorkerJob, session: pytest.Session) -> None:
-        """Fork up to ``job.limits.parallel`` children at a time; kill any that outlive their limit."""
-        pending = list(job.exercises)
-        running: dict[int, tuple[ExerciseJob, float]] = {}
-        while pending or running:
-            while pending and len(running) < job.limits.parallel:
-                exercise = pending.pop(0)
-                pid = os.fork()
-                if pid == 0:
-                    self._child(exercise, job, session)
-                channels.close_quietly(exercise.result_fd, exercise.output_fd)  # the child holds them now
-                running[pid] = (exercise, time.monotonic() + exercise.timeout)
-            _reap(job, running)
-            _kill_overdue(job, running)
-            time.sleep(POLL_SECONDS)
+    def check(self, job: WorkerJob, session: pytest.Session) -> None:
+        """Fork check processes until every exercise of the job has ended, one way or another."""
+        left = Exercises(job)
+        while left.pending:
+            progress_r, progress_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                self._child(left.pending, job, session, progress_w)
+            os.close(progress_w)
+            Watch(pid, progress_r, left).follow()
+            os.close(progress_r)
+            if left.pending:
+                sweep(self.whole_namespace)  # the next check process must not meet what this one left
 
-    def _child(self, exercise: ExerciseJob, job: WorkerJob, session: pytest.Session) -> None:
-        """Body of a forked child; never returns."""
+    def _child(
+        self, exercises: list[ExerciseJob], job: WorkerJob, session: pytest.Session, progress_fd: int
+    ) -> None:
+        """Body of a forked check process; never returns."""
         code = 70
         try:
             os.setpgid(0, 0)
             _prctl(PR_SET_DUMPABLE, 1)  # its own /proc entries stay its own
-            # Only its own two pipes: not the job socket (the next student's job), not the news.
-            _close_all_but({exercise.result_fd, exercise.output_fd})
-            code = self.run(exercise, job, session)
+            # What its children leave comes back to it, where it can see it (not inherited from the worker).
+            _prctl(PR_SET_CHILD_SUBREAPER, 1)
+            # Only its exercises' pipes and its progress pipe: not the job socket (the next
+            # student's job), not the news.
+            _close_all_but({progress_fd, *(fd for e in exercises for fd in (e.result_fd, e.output_fd))})
+            process = CheckProcess(job, exercises, session, self.namespaces)
+            code = process.check_in_turn([(e, self.checks_for(e)) for e in exercises], progress_fd)
         finally:
             os._exit(code)
 
 
+class Exercises:
+    """A job's exercises not yet ended; the worker's copies of their pipes, closed as each ends."""
+
+    def __init__(self, job: WorkerJob) -> None:
+        self.job = job
+        self.pending = list(job.exercises)
+
+    def end_first(self, how: dict[str, object]) -> None:
+        """The first pending exercise ended ``how``: say so on the news pipe, and let go of its pipes."""
+        exercise = self.pending.pop(0)
+        channels.close_quietly(exercise.result_fd, exercise.output_fd)
+        _announce(self.job, {"exercise": exercise.exercise_id, **how})
+
+
 class Single(Collected):
-    """Without fork: run the one exercise of the job in this process, and say how it ended."""
+    """Without fork: check the one exercise of the job in this process, and say how it ended."""
 
     def __init__(self, job: WorkerJob) -> None:
         super().__init__()
@@ -209,7 +237,8 @@ class Single(Collected):
         self.index(session)
         (exercise,) = self.job.exercises
         news = os.dup(self.job.news_fd)
-        code = self.run(exercise, self.job, session)
+        process = CheckProcess(self.job, [exercise], session, self.namespaces)
+        code, _ = process.check(exercise, self.checks_for(exercise))
         os.write(news, (json.dumps({"exercise": exercise.exercise_id, "ended": "exit", "exit_code": code}) + "\n").encode())
         # MUST NOT wait for threads the student left running: only the parent's kill would end them.
         os._exit(0)
@@ -219,11 +248,72 @@ def _key(path: object) -> str:
     return os.path.realpath(str(path))
 
 
-def _reap(job: WorkerJob, running: dict[int, tuple[ExerciseJob, float]]) -> None:
-    for pid, status in _reaped():
-        if pid in running:
-            exercise, _ = running.pop(pid)
-            _finish(job, exercise, pid, _describe_status(status))
+class Watch:
+    """One check process as its worker follows it: its reports, the current exercise's limit, its end.
+
+    Each exercise has its own time limit, from the end of the one before (or the fork). A
+    process that ends mid-exercise ends that exercise the same way; one that handed over
+    (after checking at least one exercise, so it cannot loop) leaves the rest to a fresh one.
+    """
+
+    def __init__(self, pid: int, progress_fd: int, left: Exercises) -> None:
+        self.pid = pid
+        self.progress_fd = progress_fd
+        self.left = left
+        self.unread = b""
+        self.silent = False  # every writer of the progress pipe has closed it
+        self.ended_here = 0
+        self.deadline = time.monotonic() + left.pending[0].timeout
+        os.set_blocking(progress_fd, False)
+
+    def follow(self) -> None:
+        """Until the process has ended or was killed, and every exercise it took is accounted for."""
+        while True:
+            status = _status(self.pid)  # before reading: once it has ended, all it wrote is there to read
+            self.take_reports()
+            if status is not None:
+                handed_over = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HAND_OVER_EXIT and self.ended_here
+                if self.left.pending and not handed_over:
+                    self.left.end_first(_describe_status(status))
+                break
+            if time.monotonic() > self.deadline:
+                _kill_group(self.pid)
+                os.waitpid(self.pid, 0)
+                self.take_reports()
+                if self.left.pending:
+                    self.left.end_first({"ended": "timeout", "limit": self.left.pending[0].timeout})
+                break
+            # Wake on the next report, or on the pipe's end (the process's exit, usually).
+            waiting = min(max(self.deadline - time.monotonic(), 0), WAKE_SECONDS)
+            select.select([] if self.silent else [self.progress_fd], [], [], POLL_SECONDS if self.silent else waiting)
+        _kill_group(self.pid)  # what it left in its group
+
+    def take_reports(self) -> None:
+        """End each exercise whose ``b"<id> <exit code>"`` line has arrived, in order; ignore any other line."""
+        chunk = _read_available(self.progress_fd)
+        self.silent = self.silent or chunk is None
+        *lines, self.unread = (self.unread + (chunk or b"")).split(b"\n")
+        for line in lines:
+            words = line.split()
+            current = self.left.pending[0].exercise_id.encode() if self.left.pending else None
+            if len(words) == 2 and words[0] == current and words[1].isdigit():
+                self.left.end_first({"ended": "exit", "exit_code": int(words[1])})
+                self.ended_here += 1
+                more = self.left.pending[0].timeout if self.left.pending else EXIT_GRACE_SECONDS
+                self.deadline = time.monotonic() + more
+
+
+def _read_available(fd: int) -> bytes | None:
+    """What can be read now without waiting; ``None`` once every writer has closed the pipe."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            return data
+        if not chunk:
+            return data or None
+        data += chunk
 
 
 def _reaped() -> Iterator[tuple[int, int]]:
@@ -238,20 +328,13 @@ def _reaped() -> Iterator[tuple[int, int]]:
         yield pid, status
 
 
-def _kill_overdue(job: WorkerJob, running: dict[int, tuple[ExerciseJob, float]]) -> None:
-    now = time.monotonic()
-    for pid, (exercise, deadline) in list(running.items()):
-        if now > deadline:
-            _kill_group(pid)
-            os.waitpid(pid, 0)
-            running.pop(pid)
-            _finish(job, exercise, pid, {"ended": "timeout", "limit": exercise.timeout})
-
-
-def _finish(job: WorkerJob, exercise: ExerciseJob, pid: int, how: dict[str, object]) -> None:
-    """Kill what the child left in its group, then tell the parent how it ended."""
-    _kill_group(pid)
-    _announce(job, {"exercise": exercise.exercise_id, **how})
+def _status(pid: int) -> int | None:
+    """The wait status of ``pid`` if it has ended (reaped), else ``None``."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return 0
+    return status if done else None
 
 
 def _announce(job: WorkerJob, news: dict[str, object]) -> None:

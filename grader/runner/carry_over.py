@@ -1,0 +1,224 @@
+"""Whether an exercise left its check process fit to check the next one.
+
+A check process takes a submission's exercises in turn, so whatever an exercise's code
+leaves behind could change how the next one is checked: a thread or process still
+running, a file or socket left open, a changed signal handler, working folder or
+environment, an event loop left set, a trace or exception hook, a patched import system
+or module cache, a replaced builtin, function or class the checks run on, a lowered
+resource limit, memory still held. Before the first exercise the process notes all of
+these; after each one it compares. Anything different, or any call whose effect can
+outlast an exercise (starting a process, loading native code, adding an audit hook,
+walking the garbage collector's objects), and the process stops: the worker forks a
+fresh one for the exercises left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import gc
+import operator
+import os
+import signal
+import sys
+import threading
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
+MiB = 1 << 20
+# More address space than this, kept after an exercise, would shrink the next one's memory limit.
+GROWTH_ALLOWED = 128 * MiB
+# Audit events of calls whose effects can outlast the exercise that made them.
+LASTING_EVENTS = frozenset({
+    "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "os.startfile",
+    "subprocess.Popen", "pty.spawn",
+    "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.call_function",
+    "sys.addaudithook", "sys.setprofile", "sys.settrace",
+    "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+})  # fmt: skip
+# What the checks run on: these packages' functions and classes, and their classes' attributes...
+MACHINERY = ("asyncio", "looptime", "pytest_asyncio", "pytest_timeout", "_pytest", "pytest", "pluggy", "grader")
+# ...and the functions and classes of the standard modules they build on.
+FOUNDATIONS = (
+    "builtins", "collections", "contextlib", "contextvars", "dataclasses", "enum", "functools", "gc", "heapq",
+    "inspect", "io", "json", "linecache", "os", "posix", "queue", "selectors", "signal", "socket", "sys",
+    "threading", "time", "traceback", "types", "weakref", "_weakrefset",
+)  # fmt: skip
+
+
+class Namespaces:
+    """The functions and classes of the modules the checks run on, and the machinery's class attributes.
+
+    Listed once, in the worker before it forks (walking them all costs milliseconds);
+    comparing them again is a few lookups per namespace, done in C.
+    """
+
+    def __init__(self) -> None:
+        self.getters: list[tuple[Mapping[str, Any], Callable[[Mapping[str, Any]], tuple[Any, ...]]]] = []
+        for name, module in list(sys.modules.items()):
+            package = name.split(".")[0]
+            if not isinstance(module, types.ModuleType) or package not in (*MACHINERY, *FOUNDATIONS):
+                continue
+            namespace = vars(module)
+            self._watch(namespace, [key for key, value in namespace.items() if callable(value) or isinstance(value, type)])
+            if package in MACHINERY:
+                for value in list(namespace.values()):
+                    if isinstance(value, type) and value.__module__ == name:
+                        self._watch(vars(value), list(vars(value)))
+
+    def _watch(self, namespace: Mapping[str, Any], names: list[str]) -> None:
+        if names:
+            # itemgetter returns a bare value for a single key: asked twice, it still gives a tuple.
+            self.getters.append((namespace, operator.itemgetter(*(names if len(names) > 1 else names * 2))))
+
+    def values(self) -> list[tuple[Any, ...] | None]:
+        found: list[tuple[Any, ...] | None] = []
+        for namespace, getter in self.getters:
+            try:
+                found.append(getter(namespace))
+            except KeyError:  # a name was deleted
+                found.append(None)
+        return found
+
+    def unchanged(self, expected: list[tuple[Any, ...] | None]) -> bool:
+        """Whether every name still holds the very object it held (identity, never ``==``)."""
+        for now, before in zip(self.values(), expected):
+            if now is None or before is None:
+                if now is not before:
+                    return False
+            elif not all(map(operator.is_, now, before)):
+                return False
+        return True
+
+
+class CarryOver:
+    """Taken once the process is armed and before any student code runs; asked after each exercise."""
+
+    def __init__(self, namespaces: Namespaces) -> None:
+        self.calls: set[str] = set()
+        sys.addaudithook(self._note)
+        self.namespaces = namespaces
+        self.expected_values = namespaces.values()
+        self.modules = dict(sys.modules)
+        self.expected = _interpreter_state()
+        self.descriptors = _descriptors()
+        self.address_space = _address_space()
+
+    def closed(self, fds: list[int]) -> None:
+        """These descriptors were the exercise's own and are closed: their numbers may be reused."""
+        self.descriptors -= set(fds)
+
+    def _note(self, event: str, args: tuple[Any, ...]) -> None:
+        if event in LASTING_EVENTS:
+            self.calls.add(event)
+
+    def leftovers(self) -> list[str]:
+        """What the exercise left behind, in words (empty: the process may check the next one)."""
+        found = [f"called {event}" for event in sorted(self.calls)]
+        if threading.active_count() > 1 or _native_threads() > 1:
+            found.append("a thread still running")
+        if _has_children():
+            found.append("a process still running")
+        if _descriptors() - self.descriptors:
+            found.append("a file, pipe or socket still open")
+        now = _interpreter_state()
+        found += [f"changed {name}" for name, value in self.expected.items() if now.get(name) != value]
+        if any(sys.modules.get(name) is not module for name, module in self.modules.items()):
+            found.append("changed a module already imported")
+        if not self.namespaces.unchanged(self.expected_values):
+            found.append("changed a function or class the checks run on")
+        if _address_space() - self.address_space > GROWTH_ALLOWED:
+            found.append("memory still held")
+        return found
+
+
+def _interpreter_state() -> dict[str, object]:
+    """Settings of the interpreter and the process that outlive a module, by name."""
+    policy = asyncio.get_event_loop_policy()
+    local = getattr(policy, "_local", None)
+    return {
+        "working folder": os.getcwd(),
+        "environment": dict(os.environ),
+        "umask": _umask(),
+        "signal handlers": _signal_handlers(),
+        "import system": tuple(map(id, (*sys.meta_path, *sys.path_hooks))),
+        "hooks": tuple(map(id, (sys.gettrace(), sys.getprofile(), sys.excepthook, sys.unraisablehook,
+                                 sys.displayhook, sys.breakpointhook, threading.excepthook))),
+        "interpreter settings": (sys.getrecursionlimit(), sys.getswitchinterval(), gc.isenabled(), gc.get_threshold()),
+        "event loop policy": (id(policy), id(getattr(local, "_loop", None))),
+        "builtins": tuple(map(id, vars(builtins).values())),
+        "resource limits": _resource_limits(),
+    }  # fmt: skip
+
+
+def _signal_handlers() -> dict[int, int]:
+    found: dict[int, int] = {}
+    for sig in signal.valid_signals():
+        try:
+            found[sig] = id(signal.getsignal(sig))
+        except (ValueError, OSError):
+            continue
+    return found
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _resource_limits() -> dict[str, tuple[int, int]]:
+    """Every limit but the CPU time's soft one, which the process moves on at each exercise."""
+    if resource is None:
+        return {}
+    found = {}
+    for name in dir(resource):
+        if name.startswith("RLIMIT_"):
+            soft, hard = resource.getrlimit(getattr(resource, name))
+            found[name] = (hard, hard) if name == "RLIMIT_CPU" else (soft, hard)
+    return found
+
+
+def _native_threads() -> int:
+    """Threads the kernel counts, native ones included (Linux; elsewhere Python's count)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def _has_children() -> bool:
+    """Whether any child process is still running (or ended unreaped: it is reaped here).
+
+    The check process is a child subreaper, so this also finds what its children left.
+    """
+    if not hasattr(os, "waitpid") or sys.platform == "win32":
+        return False
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return True
+
+
+def _descriptors() -> set[int]:
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return {int(name) for name in os.listdir(folder)}
+        except OSError:
+            continue
+    return set()
+
+
+def _address_space() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return 0
