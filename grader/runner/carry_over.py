@@ -6,7 +6,7 @@ running, a file or socket left open, a changed signal handler, working folder or
 environment, an event loop left set, a trace or exception hook, a patched import system
 or module cache, a replaced builtin, function or class the checks run on, a lowered
 resource limit, memory still held. Before the first exercise the process notes all of
-these; after each one it compares. Anything different, or any call whose effect can
+these; after each one but its last it compares. Anything different, or any call whose effect can
 outlast an exercise (starting a process, loading native code, adding an audit hook,
 walking the garbage collector's objects), and the process stops: the worker forks a
 fresh one for the exercises left.
@@ -17,14 +17,14 @@ from __future__ import annotations
 import asyncio
 import builtins
 import gc
-import operator
 import os
 import signal
 import sys
 import threading
 import types
-from collections.abc import Callable, Mapping
 from typing import Any
+
+from grader.runner.integrity import Identities
 
 try:
     import resource
@@ -42,69 +42,41 @@ LASTING_EVENTS = frozenset({
     "sys.addaudithook", "sys.setprofile", "sys.settrace",
     "gc.get_objects", "gc.get_referrers", "gc.get_referents",
 })  # fmt: skip
-# What the checks run on: these packages' functions and classes, and their classes' attributes...
-MACHINERY = ("asyncio", "looptime", "pytest_asyncio", "pytest_timeout", "_pytest", "pytest", "pluggy", "grader")
-# ...and the functions and classes of the standard modules they build on.
+# What the exercises' code runs on: these packages' functions and classes, and every
+# attribute of their classes...
+RUNTIME = ("asyncio", "looptime")
+# ...and the functions and classes of what the checks run on, and the standard modules under both.
 FOUNDATIONS = (
+    "pytest_asyncio", "pytest_timeout", "_pytest", "pytest", "pluggy", "grader",
     "builtins", "collections", "contextlib", "contextvars", "dataclasses", "enum", "functools", "gc", "heapq",
     "inspect", "io", "json", "linecache", "os", "posix", "queue", "selectors", "signal", "socket", "sys",
     "threading", "time", "traceback", "types", "weakref", "_weakrefset",
 )  # fmt: skip
 
 
-class Namespaces:
-    """The functions and classes of the modules the checks run on, and the machinery's class attributes.
+def watched_modules() -> Identities:
+    """The functions and classes of the modules the exercises and checks run on, and asyncio's class attributes.
 
-    Listed once, in the worker before it forks (walking them all costs milliseconds);
-    comparing them again is a few lookups per namespace, done in C.
+    Listed once, in the worker before it forks (walking them all costs milliseconds). Each
+    object compared costs a check process a copy-on-write page fault the first time, so
+    the tamper fingerprint, not this, watches pytest's and the grader's classes.
     """
-
-    def __init__(self) -> None:
-        self.getters: list[tuple[Mapping[str, Any], Callable[[Mapping[str, Any]], tuple[Any, ...]]]] = []
-        for name, module in list(sys.modules.items()):
-            package = name.split(".")[0]
-            if not isinstance(module, types.ModuleType) or package not in (*MACHINERY, *FOUNDATIONS):
-                continue
-            namespace = vars(module)
-            self._watch(namespace, [key for key, value in namespace.items() if callable(value) or isinstance(value, type)])
-            if package in MACHINERY:
-                for value in list(namespace.values()):
-                    if isinstance(value, type) and value.__module__ == name:
-                        self._watch(vars(value), list(vars(value)))
-
-    def _watch(self, namespace: Mapping[str, Any], names: list[str]) -> None:
-        if names:
-            # itemgetter returns a bare value for a single key: asked twice, it still gives a tuple.
-            self.getters.append((namespace, operator.itemgetter(*(names if len(names) > 1 else names * 2))))
-
-    def values(self) -> list[tuple[Any, ...] | None]:
-        found: list[tuple[Any, ...] | None] = []
-        for namespace, getter in self.getters:
-            try:
-                found.append(getter(namespace))
-            except KeyError:  # a name was deleted
-                found.append(None)
-        return found
-
-    def unchanged(self, expected: list[tuple[Any, ...] | None]) -> bool:
-        """Whether every name still holds the very object it held (identity, never ``==``)."""
-        for now, before in zip(self.values(), expected):
-            if now is None or before is None:
-                if now is not before:
-                    return False
-            elif not all(map(operator.is_, now, before)):
-                return False
-        return True
+    identities = Identities()
+    for name, module in list(sys.modules.items()):
+        package = name.split(".")[0]
+        if isinstance(module, types.ModuleType) and package in (*RUNTIME, *FOUNDATIONS):
+            identities.watch_module(module, with_classes=package in RUNTIME)
+    return identities
 
 
 class CarryOver:
     """Taken once the process is armed and before any student code runs; asked after each exercise."""
 
-    def __init__(self, namespaces: Namespaces) -> None:
+    def __init__(self, modules: Identities) -> None:
         self.calls: set[str] = set()
         sys.addaudithook(self._note)
-        self.namespaces = namespaces
-        self.expected_values = namespaces.values()
+        self.watched = modules
+        self.expected_values = modules.values()
         self.modules = dict(sys.modules)
         self.expected = _interpreter_state()
         self.descriptors = _descriptors()
@@ -131,8 +103,9 @@ class CarryOver:
         found += [f"changed {name}" for name, value in self.expected.items() if now.get(name) != value]
         if any(sys.modules.get(name) is not module for name, module in self.modules.items()):
             found.append("changed a module already imported")
-        if not self.namespaces.unchanged(self.expected_values):
-            found.append("changed a function or class the checks run on")
+        if not self.watched.unchanged(self.expected_values):
+            changed = self.watched.changed(self.expected_values)
+            found.append(f"changed {', '.join(changed[:3])}: functions or classes the checks run on")
         if _address_space() - self.address_space > GROWTH_ALLOWED:
             found.append("memory still held")
         return found

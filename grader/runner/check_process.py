@@ -25,7 +25,7 @@ import pytest
 
 from grader.checking import blocking, context, virtual_time
 from grader.runner import channels, guard, integrity, limits
-from grader.runner.carry_over import CarryOver, Namespaces
+from grader.runner.carry_over import CarryOver
 from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.reporter import CheckReporter, make_sender
 
@@ -46,7 +46,7 @@ class CheckProcess:
     """The current process, armed to check ``exercises`` of ``job`` in turn."""
 
     def __init__(
-        self, job: WorkerJob, exercises: list[ExerciseJob], session: pytest.Session, namespaces: Namespaces
+        self, job: WorkerJob, exercises: list[ExerciseJob], session: pytest.Session, watched: integrity.Identities
     ) -> None:
         self.job = job
         self.session = session
@@ -65,7 +65,7 @@ class CheckProcess:
             asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
         virtual_time.install()
         blocking.install()
-        self.carry_over = CarryOver(namespaces)
+        self.carry_over = CarryOver(watched)
 
     def check_in_turn(self, exercises: list[tuple[ExerciseJob, Checks | str]], progress_fd: int) -> int:
         """Check each ``(exercise, its checks or why they failed to load)`` in turn; the exit code.
@@ -74,14 +74,17 @@ class CheckProcess:
         each exercise's time limit and says how it ended.
         """
         for index, (exercise, checks) in enumerate(exercises):
-            code, left = self.check(exercise, checks)
+            code, left = self.check(exercise, checks, last=index + 1 == len(exercises))
             os.write(progress_fd, f"{exercise.exercise_id} {code}\n".encode())
-            if left and index + 1 < len(exercises):
+            if left:
                 return HAND_OVER_EXIT
         return 0
 
-    def check(self, exercise: ExerciseJob, checks: Checks | str) -> tuple[int, list[str]]:
-        """Check one exercise: its exit code, and what it left behind that the next must not meet."""
+    def check(self, exercise: ExerciseJob, checks: Checks | str, last: bool = True) -> tuple[int, list[str]]:
+        """Check one exercise: its exit code, and what it left behind that the next must not meet.
+
+        After the ``last`` exercise of a process nothing is compared: no exercise follows.
+        """
         output_fd = channels.open_in_child(exercise.output_fd)
         result_fd = channels.open_in_child(exercise.result_fd)
         os.dup2(output_fd, 1)
@@ -97,7 +100,7 @@ class CheckProcess:
                 return CHECKS_BROKEN_EXIT, left
             reporter = CheckReporter(exercise.checks, make_sender(result_fd, self.job.token), checks.fingerprint)
             code = self._run(exercise, reporter, checks.items)
-            left = [*reporter.interruptions, *self.carry_over.leftovers()]
+            left = [] if last else [*reporter.interruptions, *self.carry_over.leftovers()]
             if left:
                 reporter.send({"event": "left_behind", "what": left})
             reporter.send({"event": "end", "exit_code": code})

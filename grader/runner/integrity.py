@@ -10,10 +10,10 @@ exercise 0. (SECURITY.md: a tripwire, not a wall.)
 
 from __future__ import annotations
 
-import copy
 import inspect
+import operator
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import _pytest.python
@@ -37,55 +37,117 @@ PYTEST_INTERNALS: tuple[tuple[object, str], ...] = (
 )
 
 
+class Identities:
+    """Names in namespaces that must keep holding the very same objects.
+
+    Listed once; :meth:`unchanged` then looks every name up in C (one ``itemgetter`` call
+    per namespace, compared with ``is``, never ``==``), cheap enough to run after every
+    check. A name added to a class can shadow what its bases provide, so a class's number
+    of names counts too (a module's does not: Python adds ``__warningregistry__`` and
+    ``sys.last_value`` on its own).
+    """
+
+    def __init__(self) -> None:
+        self.namespaces: list[tuple[str, Mapping[str, Any], tuple[str, ...], Callable[[Mapping[str, Any]], Any], bool]] = []
+
+    def watch(self, label: str, namespace: Mapping[str, Any], names: Iterable[str], closed: bool = False) -> None:
+        """Watch ``names`` in ``namespace``; ``closed``: no name may be added to it either."""
+        names = tuple(names)
+        if names:
+            # itemgetter returns a bare value for a single key: asked twice, it still gives a tuple.
+            getter = operator.itemgetter(*(names if len(names) > 1 else names * 2))
+            self.namespaces.append((label, namespace, names, getter, closed))
+
+    def watch_module(self, module: types.ModuleType, with_classes: bool) -> None:
+        """A module's functions and classes, and (``with_classes``) every attribute of the classes it defines."""
+        namespace = vars(module)
+        self.watch(module.__name__, namespace, [k for k, v in namespace.items() if callable(v) or isinstance(v, type)])
+        if with_classes:
+            for name, value in list(namespace.items()):
+                if isinstance(value, type) and value.__module__ == module.__name__:
+                    self.watch(f"{module.__name__}.{name}", vars(value), list(vars(value)), closed=True)
+
+    def values(self) -> list[tuple[int, tuple[Any, ...]] | None]:
+        """What every watched name holds now (``None`` for a namespace that lost a name)."""
+        found: list[tuple[int, tuple[Any, ...]] | None] = []
+        for _, namespace, _, getter, closed in self.namespaces:
+            try:
+                found.append((len(namespace) if closed else 0, getter(namespace)))
+            except KeyError:
+                found.append(None)
+        return found
+
+    def unchanged(self, expected: list[tuple[int, tuple[Any, ...]] | None]) -> bool:
+        for now, before in zip(self.values(), expected):
+            if now is None or before is None:
+                if now is not before:
+                    return False
+            elif now[0] != before[0] or not all(map(operator.is_, now[1], before[1])):
+                return False
+        return True
+
+    def changed(self, expected: list[tuple[int, tuple[Any, ...]] | None]) -> list[str]:
+        """Which names changed, or which namespaces gained one (the slow, exact answer)."""
+        found = []
+        for (label, namespace, names, _, closed), before in zip(self.namespaces, expected):
+            for index, name in enumerate(names):
+                if before is None or namespace.get(name, _MISSING) is not before[1][index]:
+                    found.append(f"{label}.{name}")
+            if closed and before is not None and len(namespace) > before[0]:
+                found.append(f"{label} (a name added)")
+        return found
+
+
 class Fingerprint:
     """Identities of functions and classes that must not change while the checks run.
 
-    What to look at (which names in which namespaces) is listed once, in the worker before
-    it forks; each comparison then only looks each name up again, which keeps it cheap
-    enough to run after every check.
+    What to look at is listed once, in the worker before it forks: pytest's internals that
+    decide a check's outcome, the checks' and the grader's modules and classes, and (per
+    exercise) the reporter object; each comparison is then cheap enough to run after every check.
     """
 
     def __init__(self, modules: Iterable[types.ModuleType], config: pytest.Config) -> None:
         self.config = config
-        self.namespaces: list[tuple[str, Mapping[str, Any], str]] = []  # (label, namespace, name)
-        self.attributes: list[tuple[str, object, str]] = [  # (label, owner, name), looked up statically
-            (f"pytest {getattr(owner, '__name__', owner)}.{name}", owner, name) for owner, name in PYTEST_INTERNALS
+        self.internals = [
+            (f"pytest {getattr(owner, '__name__', owner)}.{name}", owner, name, id(_static(owner, name)))
+            for owner, name in PYTEST_INTERNALS
         ]
+        self.identities = Identities()
         for module in modules:
-            for name, value in list(vars(module).items()):
-                if callable(value) or isinstance(value, type):
-                    self.namespaces.append((f"{module.__name__}.{name}", vars(module), name))
-                if isinstance(value, type) and value.__module__ == module.__name__:
-                    for attribute in list(vars(value)):
-                        self.namespaces.append((f"{module.__name__}.{name}.{attribute}", vars(value), attribute))
-        self.expected = self._take()
+            self.identities.watch_module(module, with_classes=True)
+        self.expected = self.identities.values()
+        # (label, object, its class, that class's MRO, the names in its own __dict__)
+        self.objects: list[tuple[str, object, type, tuple[type, ...], tuple[str, ...]]] = []
+        self.plugins = self._plugins()
 
     def watching(self, item: object) -> Fingerprint:
-        """This fingerprint, also over ``item``'s methods and the plugins registered now.
+        """This fingerprint, also over ``item`` and the plugins registered now.
 
-        For each exercise's reporter, once it is registered: the same process checks the
-        next exercise only if nothing changed, so the rest still holds.
+        For each exercise's reporter, once it is registered. ``item``'s methods live in its
+        class, watched with its module; what could change them for ``item`` alone is a name
+        in its own ``__dict__``, another class, or another MRO.
         """
-        view = copy.copy(self)
-        view.attributes = [*self.attributes]
-        for name in {*dir(type(item)), *vars(item)}:
-            value = _static(item, name)
-            if callable(value) or isinstance(value, (staticmethod, classmethod)):
-                view.attributes.append((f"{type(item).__name__}().{name}", item, name))
-        view.expected = view._take()
+        view = object.__new__(Fingerprint)  # not copy.copy: it would add __slotnames__ to this class
+        vars(view).update(vars(self))
+        cls = _class_of(item)
+        view.objects = [*self.objects, (f"{cls.__name__}()", item, cls, _type_mro(cls), tuple(_instance_dict(item)))]
+        view.plugins = view._plugins()
         return view
 
-    def _take(self) -> dict[str, int]:
-        seen = {label: id(_static(owner, name)) for label, owner, name in self.attributes}
-        # A class's __dict__ is a read-only view of the live one, so it sees later changes.
-        seen.update((label, id(namespace.get(name))) for label, namespace, name in self.namespaces)
-        seen["pytest plugins"] = hash(frozenset(id(p) for p in self.config.pluginmanager.get_plugins()))
-        return seen
+    def _plugins(self) -> int:
+        return hash(frozenset(map(id, self.config.pluginmanager.get_plugins())))
 
     def changes(self) -> list[str]:
         """What differs from the fingerprint, by name (empty when nothing was touched)."""
-        now = self._take()
-        return sorted(name for name, identity in self.expected.items() if now.get(name) != identity)
+        found = [label for label, owner, name, identity in self.internals if id(_static(owner, name)) != identity]
+        if not self.identities.unchanged(self.expected):
+            found += self.identities.changed(self.expected)
+        for label, item, cls, mro, names in self.objects:
+            if _class_of(item) is not cls or _type_mro(cls) is not mro or tuple(_instance_dict(item)) != names:
+                found.append(label)
+        if self._plugins() != self.plugins:
+            found.append("pytest plugins")
+        return sorted(found)
 
 
 def _static(owner: object, name: str) -> object:
@@ -102,7 +164,7 @@ def _static(owner: object, name: str) -> object:
         classes = _type_mro(owner)
     else:
         namespaces = [_instance_dict(owner)]
-        classes = _type_mro(type(owner))
+        classes = _type_mro(_class_of(owner))
     namespaces += [_type_dict(cls) for cls in classes]
     for namespace in namespaces:
         found = namespace.get(name, _MISSING)
@@ -112,6 +174,7 @@ def _static(owner: object, name: str) -> object:
 
 
 _MISSING = object()
+_class_of = type
 _type_mro = type.__dict__["__mro__"].__get__
 _type_dict = type.__dict__["__dict__"].__get__
 _module_dict = types.ModuleType.__dict__["__dict__"].__get__  # type: ignore[index]

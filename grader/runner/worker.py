@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 
 from grader.runner import channels, processes
-from grader.runner.carry_over import Namespaces
+from grader.runner.carry_over import watched_modules
 from grader.runner.check_process import HAND_OVER_EXIT, CheckProcess, Checks
 from grader.runner.job import ExerciseJob, WorkerJob, receive_job
 from grader.runner.reporter import checks_fingerprint
@@ -136,7 +136,7 @@ class Collected:
             by_file.setdefault(_key(item.path), []).append(item)
         self.checks = {key: Checks(items, checks_fingerprint(session.config, items)) for key, items in by_file.items()}
         self.none = Checks([], checks_fingerprint(session.config, []))
-        self.namespaces = Namespaces()
+        self.watched = watched_modules()
 
     def checks_for(self, exercise: ExerciseJob) -> Checks | str:
         """The exercise's checks, or why its check file failed to import."""
@@ -205,7 +205,7 @@ class Server(Collected):
             # Only its exercises' pipes and its progress pipe: not the job socket (the next
             # student's job), not the news.
             _close_all_but({progress_fd, *(fd for e in exercises for fd in (e.result_fd, e.output_fd))})
-            process = CheckProcess(job, exercises, session, self.namespaces)
+            process = CheckProcess(job, exercises, session, self.watched)
             code = process.check_in_turn([(e, self.checks_for(e)) for e in exercises], progress_fd)
         finally:
             os._exit(code)
@@ -237,7 +237,7 @@ class Single(Collected):
         self.index(session)
         (exercise,) = self.job.exercises
         news = os.dup(self.job.news_fd)
-        process = CheckProcess(self.job, [exercise], session, self.namespaces)
+        process = CheckProcess(self.job, [exercise], session, self.watched)
         code, _ = process.check(exercise, self.checks_for(exercise))
         os.write(news, (json.dumps({"exercise": exercise.exercise_id, "ended": "exit", "exit_code": code}) + "\n").encode())
         # MUST NOT wait for threads the student left running: only the parent's kill would end them.
