@@ -12,7 +12,6 @@ import csv
 import dataclasses
 import json
 import shlex
-import textwrap
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -84,7 +83,8 @@ def build_gradebook(layout: Layout) -> int:
         document.write(_json_head(manifest))
         for row in _rows(layout, manifest, shared):
             writer.writerow(_csv_cells(row, manifest))
-            document.write(("," if count else "") + "\n" + textwrap.indent(_dumps(row.to_json(manifest.max_score)), "    "))
+            # One line per student: greppable, diffable per student, and written by json's C encoder.
+            document.write(("," if count else "") + "\n    " + json.dumps(row.to_json(manifest.max_score), ensure_ascii=False))
             stats.add(row.student, row.name, row.total, row.scores, row.statuses, row.flags, row.record.report if row.record else None)
             feedback = layout.feedback / f"{slug(row.student)}.md"
             write_atomic(feedback, _feedback(row, manifest))
@@ -151,7 +151,7 @@ def _json_head(manifest: Manifest) -> str:
         "max_score": manifest.max_score,
         "exercises": [dataclasses.asdict(e) for e in manifest.exercises],
     }
-    return _dumps(head)[:-2] + ',\n  "students": ['
+    return json.dumps(head, indent=2, ensure_ascii=False)[:-2] + ',\n  "students": ['
 
 
 def _feedback(row: Row, manifest: Manifest) -> str:
@@ -160,6 +160,3 @@ def _feedback(row: Row, manifest: Manifest) -> str:
     found = row.record.notes if row.record else []
     return render_feedback(title, row.total, manifest.max_score, report, row.applied, found)
 
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)

@@ -48,7 +48,7 @@ class StudentRecord:
         return slug(self.student)
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
         data["report"] = self.report.to_json()
         return data
 

@@ -79,11 +79,20 @@ class _Pending:
     located: Located
     key: str
     flags: list[str]
-    own: dict[str, str]
     folder: Path
 
-    def record(self, report: Report) -> StudentRecord:
-        flags = self.flags + report_flags(report)
+    def sources(self) -> dict[ExerciseSpec, bytes]:
+        """The student's exercise files (not those over the size limit: preflight refuses them)."""
+        return {spec: path.read_bytes() for spec, path in self.located.files.items() if path.stat().st_size <= MAX_FILE_BYTES}
+
+    def record(self, report: Report, reference: Reference) -> StudentRecord:
+        """The student's record: ``report``, with what the files and the run show to a teacher.
+
+        Read off the files here, not when they are found, so that a batch's slots read and
+        parse them while other slots' checks run, not all of them before the first check.
+        """
+        found, own = file_flags(reference, self.sources())
+        flags = self.flags + found + report_flags(report)
         return StudentRecord(
             student=self.student.id,
             name=self.student.name,
@@ -93,7 +102,7 @@ class _Pending:
             files=dict(self.located.origins),
             notes=self.located.problems + self.located.notes,
             flags=sorted(set(flags)),
-            own=self.own,
+            own=own,
         )
 
 
@@ -162,7 +171,7 @@ class _Batch:
                 pending = self.prepare(student, Located(notes=[UNREADABLE.format(error=exc)]))
             stored = None if self.options.force else self.layout.read_record(slug(student.id))
             if stored is not None and stored.key == pending.key:
-                record = pending.record(stored.report)
+                record = pending.record(stored.report, self.reference)
                 if record.to_json() != stored.to_json():
                     self.layout.write_record(record)
                 summary.reused += 1
@@ -182,8 +191,7 @@ class _Batch:
         folder = self.layout.submission(slug(student.id))
         digests = materialise(located, folder)
         key = submission_key(self.fingerprint, self.verdict_options(), digests)
-        sources = {spec: path.read_bytes() for spec, path in located.files.items() if path.stat().st_size <= MAX_FILE_BYTES}
-        flags, own = file_flags(self.reference, sources)
+        flags: list[str] = []
         if located.problems:
             flags.append("archive_rejected")
         if not located.files:
@@ -191,7 +199,7 @@ class _Batch:
             located.problems.append(NO_FILES.format(where=", ".join(student.sources)))
         if self.options.roster and self.options.roster.get(student.id) is None:
             flags.append("not_on_roster")
-        return _Pending(student, located, key, flags, own, folder)
+        return _Pending(student, located, key, flags, folder)
 
     def verdict_options(self) -> dict[str, object]:
         """The options that can change a verdict (not how many run at once)."""
@@ -235,7 +243,7 @@ class _Batch:
         for pending in group:
             copy = Report.from_json(stable.to_json())
             copy.submission = pending.folder.relative_to(self.layout.root).as_posix()
-            record = pending.record(copy)
+            record = pending.record(copy, self.reference)
             if failed:
                 record.flags = sorted({*record.flags, "grader_error"})
             self.layout.write_record(record)
