@@ -8,6 +8,10 @@ exercises after it are checked by a fresh process and score exactly as they woul
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
 import shutil
 import sys
 from collections.abc import Iterator
@@ -17,9 +21,11 @@ from typing import Any
 import pytest
 
 from grader.kit import Kit, check_files
+from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits
 from grader.runner.streams import Run
+from grader.runner.worker import Exercises, Watch
 from grader.submission import copy_for_run, prepare
 from grader.verdict import judge
 
@@ -124,3 +130,30 @@ def test_an_exercise_that_overruns_is_stopped_and_the_rest_still_checked(
     assert run.outcomes[FIRST].ended == {"exercise": FIRST, "ended": "timeout", "limit": 2.0}
     for spec in kit.exercises[1:]:
         assert judge(spec, run.outcomes[spec.id]).score == spec.max_score, spec.id
+
+
+@pytest.mark.timeout(30)
+def test_a_process_that_floods_its_progress_pipe_still_meets_its_time_limit(tmp_path: Path) -> None:
+    """Its worker reads a pipe's worth at a time and keeps watching the clock."""
+    news_read, news_write = os.pipe()
+    result_read, result_write = os.pipe()
+    output_read, output_write = os.pipe()
+    progress_read, progress_write = os.pipe()
+    exercise = ExerciseJob(FIRST, tmp_path / "x.py", tmp_path / "check_x.py", (), result_write, output_write, 0.5)
+    job = WorkerJob("token", tmp_path, (exercise,), Limits(), news_fd=news_write)
+    pid = os.fork()
+    if pid == 0:
+        os.setpgid(0, 0)
+        while True:
+            os.write(progress_write, b"not a report " * 4096)
+    os.close(progress_write)
+    try:
+        Watch(pid, progress_read, Exercises(job)).follow()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    os.close(news_write)
+    with os.fdopen(news_read) as news:
+        assert json.loads(news.read()) == {"exercise": FIRST, "ended": "timeout", "limit": 0.5}
+    for fd in (progress_read, result_read, output_read):
+        os.close(fd)

@@ -17,7 +17,6 @@ import asyncio
 import asyncio.events
 import dataclasses
 import time
-from pathlib import Path
 from typing import Any
 
 from grader.checking import context, virtual_time
@@ -92,7 +91,7 @@ def _callback_source(handle: asyncio.events.Handle) -> SourceRef | None:
     found: SourceRef | None = None
     while coro is not None and hasattr(coro, "cr_code"):
         frame = coro.cr_frame
-        if Path(coro.cr_code.co_filename) == context.exercise_path():
+        if context.in_exercise(coro.cr_code):
             found = context.source_ref(frame.f_lineno if frame else coro.cr_code.co_firstlineno)
         coro = coro.cr_await
     return found

@@ -12,12 +12,13 @@ import linecache
 import sys
 import traceback
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import CodeType, ModuleType, TracebackType
 
 from grader.checking.feedback import Failure
 from grader.model import SourceRef
 
 _exercise_path: Path | None = None
+_exercise_file = ""  # str(_exercise_path): what the module's code objects name as their file
 _module: ModuleType | None = None
 _load_error: Failure | None = None
 
@@ -30,8 +31,13 @@ class NotStarted(Failure):
 
 def set_exercise(path: Path) -> None:
     """Point the checks of this process at one exercise file."""
-    global _exercise_path, _module, _load_error
-    _exercise_path, _module, _load_error = path, None, None
+    global _exercise_path, _exercise_file, _module, _load_error
+    _exercise_path, _exercise_file, _module, _load_error = path, str(path), None, None
+
+
+def in_exercise(code: CodeType) -> bool:
+    """Whether ``code`` belongs to the student's file (a string comparison: frames are many)."""
+    return bool(_exercise_file) and code.co_filename == _exercise_file
 
 
 def exercise_path() -> Path:
@@ -88,7 +94,7 @@ def student_line(tb: TracebackType | None) -> SourceRef | None:
         return None
     found: SourceRef | None = None
     for frame, line in traceback.walk_tb(tb):
-        if Path(frame.f_code.co_filename) == _exercise_path:
+        if in_exercise(frame.f_code):
             found = source_ref(line)
     return found
 
@@ -105,7 +111,7 @@ def caller_in_exercise() -> SourceRef | None:
         return None
     frame = sys._getframe(1)
     while frame is not None:
-        if Path(frame.f_code.co_filename) == _exercise_path:
+        if in_exercise(frame.f_code):
             return source_ref(frame.f_lineno)
         frame = frame.f_back
     return None

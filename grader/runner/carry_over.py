@@ -69,6 +69,11 @@ def watched_modules() -> Identities:
     return identities
 
 
+# As plain numbers: the signal module's own functions wrap every number in an enum, which costs.
+SIGNALS = sorted(int(sig) for sig in signal.valid_signals())
+_getsignal = getattr(signal, "_signal", signal).getsignal
+
+
 class CarryOver:
     """Taken once the process is armed and before any student code runs; asked after each exercise."""
 
@@ -132,9 +137,9 @@ def _interpreter_state() -> dict[str, object]:
 
 def _signal_handlers() -> dict[int, int]:
     found: dict[int, int] = {}
-    for sig in signal.valid_signals():
+    for sig in SIGNALS:
         try:
-            found[sig] = id(signal.getsignal(sig))
+            found[sig] = id(_getsignal(sig))
         except (ValueError, OSError):
             continue
     return found

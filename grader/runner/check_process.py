@@ -99,7 +99,7 @@ class CheckProcess:
                 os.write(output_fd, f"the check file failed to import:\n{checks}\n".encode())
                 return CHECKS_BROKEN_EXIT, left
             reporter = CheckReporter(exercise.checks, make_sender(result_fd, self.job.token), checks.fingerprint)
-            code = self._run(exercise, reporter, checks.items)
+            code = self._run(exercise, reporter, checks.items, last)
             left = [] if last else [*reporter.interruptions, *self.carry_over.leftovers()]
             if left:
                 reporter.send({"event": "left_behind", "what": left})
@@ -111,7 +111,7 @@ class CheckProcess:
             channels.close_quietly(output_fd, result_fd)
             self.carry_over.closed([output_fd, result_fd])
 
-    def _run(self, exercise: ExerciseJob, reporter: CheckReporter, items: list[pytest.Item]) -> int:
+    def _run(self, exercise: ExerciseJob, reporter: CheckReporter, items: list[pytest.Item], last: bool) -> int:
         """Run the exercise's checks with ``reporter``; afterwards forget its code."""
         plugins = self.session.config.pluginmanager
         path, modules = list(sys.path), set(sys.modules)
@@ -132,8 +132,9 @@ class CheckProcess:
             sys.path = path
             blocking.reset()
             virtual_time.reset()
-            # Finalisers of what the exercise left run now, while its pipes are still its own.
-            gc.collect()
+            if not last:
+                # Finalisers of what the exercise left run now, while its pipes are still its own.
+                gc.collect()
             reporter.report_tampering()
             return 0
         finally:

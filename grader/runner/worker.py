@@ -43,6 +43,8 @@ from grader.runner.sandbox import leave_root
 POLL_SECONDS = 0.005
 WAKE_SECONDS = 0.05  # at least this often, a worker looks whether its check process has ended
 EXIT_GRACE_SECONDS = 1.0  # for a check process to exit once it has reported its last exercise
+PIPE_BYTES = 65536
+REPORT_BYTES = 256
 SWEEP_ROUNDS = 100  # 10 ms apart: processes still forking as they die need a few rounds
 EXIT_NOT_CLEAN = 3
 SHARED_MEMORY = "/dev/shm"
@@ -278,6 +280,7 @@ class Watch:
                 break
             if time.monotonic() > self.deadline:
                 _kill_group(self.pid)
+                os.kill(self.pid, signal.SIGKILL)  # also if it left its group (not reaped yet: still its pid)
                 os.waitpid(self.pid, 0)
                 self.take_reports()
                 if self.left.pending:
@@ -290,9 +293,16 @@ class Watch:
 
     def take_reports(self) -> None:
         """End each exercise whose ``b"<id> <exit code>"`` line has arrived, in order; ignore any other line."""
-        chunk = _read_available(self.progress_fd)
-        self.silent = self.silent or chunk is None
-        *lines, self.unread = (self.unread + (chunk or b"")).split(b"\n")
+        try:
+            # One read, at most a pipe's worth: a process that floods the pipe cannot keep
+            # its worker reading instead of watching the clock.
+            chunk = os.read(self.progress_fd, PIPE_BYTES)
+        except BlockingIOError:
+            chunk = b""
+        else:
+            self.silent = self.silent or not chunk
+        *lines, unread = (self.unread + chunk).split(b"\n")
+        self.unread = unread[-REPORT_BYTES:]  # a report is a short line: a longer one is none
         for line in lines:
             words = line.split()
             current = self.left.pending[0].exercise_id.encode() if self.left.pending else None
@@ -301,19 +311,6 @@ class Watch:
                 self.ended_here += 1
                 more = self.left.pending[0].timeout if self.left.pending else EXIT_GRACE_SECONDS
                 self.deadline = time.monotonic() + more
-
-
-def _read_available(fd: int) -> bytes | None:
-    """What can be read now without waiting; ``None`` once every writer has closed the pipe."""
-    data = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except BlockingIOError:
-            return data
-        if not chunk:
-            return data or None
-        data += chunk
 
 
 def _reaped() -> Iterator[tuple[int, int]]:

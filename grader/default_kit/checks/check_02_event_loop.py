@@ -17,12 +17,11 @@ import dataclasses
 import math
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from grader.checking import Failure, Mismatch, check, expect, require, source_ref, virtual_time, within
-from grader.checking.context import describe_exception, exercise_path
+from grader.checking.context import describe_exception, in_exercise
 from grader.model import SourceRef
 
 RESULT = "job done"
@@ -124,7 +123,7 @@ class Observed:
 def _from_exercise() -> SourceRef | None:
     """The student's line, when the caller of the recorded function is the exercise file itself."""
     frame = sys._getframe(2)
-    if Path(frame.f_code.co_filename) == exercise_path():
+    if in_exercise(frame.f_code):
         return source_ref(frame.f_lineno)
     return None
 
