@@ -83,7 +83,8 @@ class _Pending:
 
     def sources(self) -> dict[ExerciseSpec, bytes]:
         """The student's exercise files (not those over the size limit: preflight refuses them)."""
-        return {spec: path.read_bytes() for spec, path in self.located.files.items() if path.stat().st_size <= MAX_FILE_BYTES}
+        files = self.located.files.items()
+        return {spec: path.read_bytes() for spec, path in files if path.stat().st_size <= MAX_FILE_BYTES}
 
     def record(self, report: Report, reference: Reference) -> StudentRecord:
         """The student's record: ``report``, with what the files and the run show to a teacher.
@@ -138,6 +139,7 @@ def run_batch(options: BatchOptions, progress: BatchProgress) -> BatchSummary:
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
+        batch.slots.close()  # also the workers started ahead, if finding the submissions was interrupted
         progress.stop()
     if summary.interrupted:
         done = set(layout.slugs()) & {slug(s.id) for s in students}
@@ -164,6 +166,7 @@ class _Batch:
     def prepare_all(self, students: list[Student], progress: BatchProgress, summary: BatchSummary) -> list[list[_Pending]]:
         """Find everyone's files; reuse stored records that match; group the rest by content."""
         groups: dict[str, list[_Pending]] = {}
+        checking = False
         for student in students:
             try:
                 pending = self.prepare(student)
@@ -179,6 +182,10 @@ class _Batch:
             else:
                 # An outdated result must not outlive an interrupted run as if it were current.
                 self.layout.record_path(slug(student.id)).unlink(missing_ok=True)
+                if pending.located.files and not checking:
+                    # The first submission to check: the workers load while the rest are found.
+                    self.slots.start(min(self.options.jobs, len(students)))
+                    checking = True
                 groups.setdefault(pending.key, []).append(pending)
         return list(groups.values())
 

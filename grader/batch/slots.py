@@ -25,17 +25,32 @@ class WorkerSlots:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._workers: list[KeptWorker] = []
+        self._started: list[KeptWorker] = []  # not yet taken by a thread
+
+    def start(self, count: int) -> None:
+        """Start ``count`` workers now: they load Python, pytest and the checks while the batch finds its submissions."""
+        if not detect().has_fork:
+            return
+        for _ in range(count):
+            kept = KeptWorker(None, self.check_files, self.limits, self.hidden)
+            kept.start()
+            with self._lock:
+                self._workers.append(kept)
+                self._started.append(kept)
 
     def worker(self) -> KeptWorker | None:
-        """This thread's worker (started on first use), or ``None`` where there is no fork."""
+        """This thread's worker (one started ahead, or one started now), or ``None`` where there is no fork."""
         if not detect().has_fork:
             return None
         kept: KeptWorker | None = getattr(self._local, "worker", None)
         if kept is None:
-            kept = KeptWorker(None, self.check_files, self.limits, self.hidden)
-            self._local.worker = kept
             with self._lock:
-                self._workers.append(kept)
+                kept = self._started.pop() if self._started else None
+            if kept is None:
+                kept = KeptWorker(None, self.check_files, self.limits, self.hidden)
+                with self._lock:
+                    self._workers.append(kept)
+            self._local.worker = kept
         return kept
 
     def close(self) -> None:

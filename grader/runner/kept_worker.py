@@ -69,13 +69,17 @@ class KeptWorker:
         self._empty_root()
         return run
 
+    def start(self) -> None:
+        """Start the worker process now, rather than for the first submission; it loads meanwhile."""
+        if not self._alive():
+            self._stop()
+            self._start()
+
     def _attempt(
         self, exercises: list[tuple[ExerciseSpec, Path]], workdir: Path, hidden: tuple[Path, ...]
     ) -> tuple[Run, bool]:
         """One try at a job: the run, and whether the worker died without taking it."""
-        if not self._alive():
-            self._stop()
-            self._start()
+        self.start()
         pipes = RunPipes(exercises, self.limits)
         token = secrets.token_hex(16)
         try:
