@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import shutil
+import signal
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,15 @@ LEFTOVERS = {
     ),
     "patched_asyncio": ("import asyncio\nasyncio.gather = lambda *aws, **kw: None\n", "changed asyncio.gather"),
     "patched_class": ("import asyncio\nasyncio.Queue.get_nowait = asyncio.Queue.put_nowait\n", "Queue.get_nowait"),
+    "patched_loop_class": (
+        "import asyncio\n_loop = asyncio.new_event_loop()\ntype(_loop).create_task = None\n_loop.close()\n",
+        "EventLoop (a name added)",
+    ),
+    "raised_cpu_limit": ("import resource as r\nr.setrlimit(r.RLIMIT_CPU, (r.getrlimit(r.RLIMIT_CPU)[1],) * 2)\n", "CPU time"),
+    "working_folder_removed": (
+        "import os, tempfile\nwith tempfile.TemporaryDirectory() as _scratch:\n    os.chdir(_scratch)\n",
+        "working folder",
+    ),
     "signal_handler": ("import signal\nsignal.signal(signal.SIGUSR1, lambda *args: None)\n", "signal handlers"),
     "environment": ("import os\nos.environ['ASYNCLINGS_LEFT'] = '1'\n", "environment"),
     "event_loop_policy": ("import asyncio\nasyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())\n", "event loop"),
@@ -63,13 +73,13 @@ def worker(kit: Kit, request: pytest.FixtureRequest) -> Iterator[KeptWorker]:
         yield kept
 
 
-def submission(folder: Path, kit: Kit, first_exercise_extra: str = "") -> Path:
-    """The kit's right answers, with ``first_exercise_extra`` run when the first one is imported."""
+def submission(folder: Path, kit: Kit, extra: str = "", exercise: str = FIRST) -> Path:
+    """The kit's right answers, with ``extra`` run when ``exercise`` (by default the first) is imported."""
     folder.mkdir()
     for spec in kit.exercises:
         shutil.copyfile(spec.solution, folder / spec.file)
-    first = folder / kit.exercise(FIRST).file
-    first.write_text(first.read_text() + "\n" + first_exercise_extra)
+    changed = folder / kit.exercise(exercise).file
+    changed.write_text(changed.read_text() + "\n" + extra)
     return folder
 
 
@@ -132,28 +142,97 @@ def test_an_exercise_that_overruns_is_stopped_and_the_rest_still_checked(
         assert judge(spec, run.outcomes[spec.id]).score == spec.max_score, spec.id
 
 
-@pytest.mark.timeout(30)
-def test_a_process_that_floods_its_progress_pipe_still_meets_its_time_limit(tmp_path: Path) -> None:
-    """Its worker reads a pipe's worth at a time and keeps watching the clock."""
+def test_each_exercise_meets_the_event_loop_state_of_a_fresh_process(
+    worker: KeptWorker, kit: Kit, tmp_path: Path
+) -> None:
+    """After earlier exercises ran loops, ``asyncio.get_event_loop()`` at the top of a module still makes one."""
+    later = "03_concurrency"
+    old_habit = "import asyncio\nLOOP = asyncio.get_event_loop()\n"
+    run = check(worker, kit, submission(tmp_path / "old_habit", kit, old_habit, later))
+    for spec in kit.exercises:
+        assert judge(spec, run.outcomes[spec.id]).score == spec.max_score, spec.id
+
+
+def test_an_exercise_that_exits_with_the_hand_over_code_is_not_checked_again(
+    worker: KeptWorker, kit: Kit, tmp_path: Path
+) -> None:
+    later = "03_concurrency"
+    first_time_only = (
+        "import os, tempfile\n_mark = os.path.join(tempfile.gettempdir(), 'seen')\n"
+        "if not os.path.exists(_mark):\n    open(_mark, 'w').close()\n    os._exit(75)\n"
+    )
+    run = check(worker, kit, submission(tmp_path / "exit_75", kit, first_time_only, later))
+    assert len(records(run, later, "start")) == 1
+    assert judge(kit.exercise(later), run.outcomes[later]).score == 0
+    assert run.outcomes[later].ended == {"exercise": later, "ended": "exit", "exit_code": 75}
+
+
+@contextlib.contextmanager
+def fake_check_process(
+    tmp_path: Path, exercise_ids: list[str], timeout: float, body: Callable[[int], object]
+) -> Iterator[Watch]:
+    """A worker's watch over a forked stand-in for a check process that runs ``body(progress_fd)``."""
     news_read, news_write = os.pipe()
-    result_read, result_write = os.pipe()
-    output_read, output_write = os.pipe()
+    exercises = []
+    for exercise_id in exercise_ids:
+        (result_read, result_write), (output_read, output_write) = os.pipe(), os.pipe()
+        os.close(result_read)
+        os.close(output_read)
+        files = (tmp_path / "x.py", tmp_path / "check_x.py")
+        exercises.append(ExerciseJob(exercise_id, *files, (), result_write, output_write, timeout))
+    job = WorkerJob("token", tmp_path, tuple(exercises), Limits(), news_fd=news_write)
     progress_read, progress_write = os.pipe()
-    exercise = ExerciseJob(FIRST, tmp_path / "x.py", tmp_path / "check_x.py", (), result_write, output_write, 0.5)
-    job = WorkerJob("token", tmp_path, (exercise,), Limits(), news_fd=news_write)
     pid = os.fork()
     if pid == 0:
         os.setpgid(0, 0)
-        while True:
-            os.write(progress_write, b"not a report " * 4096)
+        body(progress_write)
+        os._exit(0)
     os.close(progress_write)
+    watch = Watch(pid, progress_read, Exercises(job))
+    watch.news_read = news_read  # type: ignore[attr-defined]
     try:
-        Watch(pid, progress_read, Exercises(job)).follow()
+        yield watch
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-    os.close(news_write)
-    with os.fdopen(news_read) as news:
-        assert json.loads(news.read()) == {"exercise": FIRST, "ended": "timeout", "limit": 0.5}
-    for fd in (progress_read, result_read, output_read):
-        os.close(fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def news_of(watch: Watch) -> list[dict[str, Any]]:
+    os.close(watch.left.job.news_fd)
+    with os.fdopen(watch.news_read) as news:  # type: ignore[attr-defined]
+        return [json.loads(line) for line in news]
+
+
+@pytest.mark.timeout(30)
+def test_a_process_that_floods_its_progress_pipe_still_meets_its_time_limit(tmp_path: Path) -> None:
+    """Its worker reads a pipe's worth at a time and keeps watching the clock."""
+
+    def flood(progress: int) -> None:
+        while True:
+            os.write(progress, b"not a report " * 4096)
+
+    with fake_check_process(tmp_path, [FIRST], 0.5, flood) as watch:
+        watch.follow()
+    assert news_of(watch) == [{"exercise": FIRST, "ended": "timeout", "limit": 0.5}]
+
+
+def test_a_report_with_a_huge_number_is_no_report(tmp_path: Path) -> None:
+    huge = f"{FIRST} {'9' * 5000} on\n".encode()
+    with fake_check_process(tmp_path, [FIRST], 5.0, lambda progress: os.write(progress, huge)) as watch:
+        watch.follow()
+    assert news_of(watch) == [{"exercise": FIRST, "ended": "exit", "exit_code": 0}]
+
+
+def test_a_report_that_arrives_as_the_time_runs_out_ends_its_own_exercise_only(tmp_path: Path) -> None:
+    def report_then_hang(progress: int) -> None:
+        os.write(progress, f"{FIRST} 0 on\n".encode())
+        signal.pause()
+
+    second = "02_event_loop"
+    with fake_check_process(tmp_path, [FIRST, second], 5.0, report_then_hang) as watch:
+        time.sleep(0.2)  # the report is in the pipe, unread, when the worker finds the time is up
+        watch.stop_overdue()
+    assert news_of(watch) == [{"exercise": FIRST, "ended": "exit", "exit_code": 0}]
+    assert [e.exercise_id for e in watch.left.pending] == [second]  # a fresh process takes it

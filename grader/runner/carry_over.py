@@ -24,6 +24,8 @@ import threading
 import types
 from typing import Any
 
+import looptime
+
 from grader.runner.integrity import Identities
 
 try:
@@ -66,7 +68,24 @@ def watched_modules() -> Identities:
         package = name.split(".")[0]
         if isinstance(module, types.ModuleType) and package in (*RUNTIME, *FOUNDATIONS):
             identities.watch_module(module, with_classes=package in RUNTIME)
+    looptime_class = _virtual_time_loop_class()
+    identities.watch(looptime_class.__qualname__, vars(looptime_class), list(vars(looptime_class)), closed=True)
     return identities
+
+
+def _virtual_time_loop_class() -> type:
+    """The class looptime makes for the loops the checks run, made here so every check process shares it.
+
+    looptime makes it on first use and keeps it in a cache, out of any module's names: made
+    in a check process, no comparison would see a change to it.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        assert isinstance(loop, asyncio.BaseEventLoop)
+        looptime.patch_event_loop(loop)
+        return type(loop)
+    finally:
+        loop.close()
 
 
 # As plain numbers: the signal module's own functions wrap every number in an enum, which costs.
@@ -78,6 +97,7 @@ class CarryOver:
     """Taken once the process is armed and before any student code runs; asked after each exercise."""
 
     def __init__(self, modules: Identities) -> None:
+        self.cpu_limit: int | None = None  # the soft CPU limit set for the current exercise
         self.calls: set[str] = set()
         sys.addaudithook(self._note)
         self.watched = modules
@@ -111,6 +131,8 @@ class CarryOver:
         if not self.watched.unchanged(self.expected_values):
             changed = self.watched.changed(self.expected_values)
             found.append(f"changed {', '.join(changed[:3])}: functions or classes the checks run on")
+        if self.cpu_limit is not None and _cpu_limit() != self.cpu_limit:
+            found.append("changed its CPU time limit")
         if _address_space() - self.address_space > GROWTH_ALLOWED:
             found.append("memory still held")
         return found
@@ -121,7 +143,7 @@ def _interpreter_state() -> dict[str, object]:
     policy = asyncio.get_event_loop_policy()
     local = getattr(policy, "_local", None)
     return {
-        "working folder": os.getcwd(),
+        "working folder": _working_folder(),
         "environment": dict(os.environ),
         "umask": _umask(),
         "signal handlers": _signal_handlers(),
@@ -145,6 +167,13 @@ def _signal_handlers() -> dict[int, int]:
     return found
 
 
+def _working_folder() -> str:
+    try:
+        return os.getcwd()
+    except OSError:  # it was removed
+        return ""
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -161,6 +190,10 @@ def _resource_limits() -> dict[str, tuple[int, int]]:
             soft, hard = resource.getrlimit(getattr(resource, name))
             found[name] = (hard, hard) if name == "RLIMIT_CPU" else (soft, hard)
     return found
+
+
+def _cpu_limit() -> int | None:
+    return resource.getrlimit(resource.RLIMIT_CPU)[0] if resource is not None else None
 
 
 def _native_threads() -> int:

@@ -70,12 +70,12 @@ class CheckProcess:
     def check_in_turn(self, exercises: list[tuple[ExerciseJob, Checks | str]], progress_fd: int) -> int:
         """Check each ``(exercise, its checks or why they failed to load)`` in turn; the exit code.
 
-        After each, ``"<exercise id> <exit code>"`` goes to ``progress_fd``: the worker holds
-        each exercise's time limit and says how it ended.
+        After each, ``"<exercise id> <exit code> on|over"`` goes to ``progress_fd``: the worker
+        holds each exercise's time limit, says how it ended, and whether this process goes on.
         """
         for index, (exercise, checks) in enumerate(exercises):
             code, left = self.check(exercise, checks, last=index + 1 == len(exercises))
-            os.write(progress_fd, f"{exercise.exercise_id} {code}\n".encode())
+            os.write(progress_fd, f"{exercise.exercise_id} {code} {'over' if left else 'on'}\n".encode())
             if left:
                 return HAND_OVER_EXIT
         return 0
@@ -100,7 +100,7 @@ class CheckProcess:
                 return CHECKS_BROKEN_EXIT, left
             reporter = CheckReporter(exercise.checks, make_sender(result_fd, self.job.token), checks.fingerprint)
             code = self._run(exercise, reporter, checks.items, last)
-            left = [] if last else [*reporter.interruptions, *self.carry_over.leftovers()]
+            left = [] if last else [*reporter.interruptions, *self._leftovers()]
             if left:
                 reporter.send({"event": "left_behind", "what": left})
             reporter.send({"event": "end", "exit_code": code})
@@ -117,7 +117,8 @@ class CheckProcess:
         path, modules = list(sys.path), set(sys.modules)
         context.set_exercise(exercise.exercise_file)
         sys.path.insert(0, str(exercise.exercise_file.parent))
-        limits.allow_cpu_for_next_exercise(self.job.limits)
+        _fresh_event_loop_state()
+        self.carry_over.cpu_limit = limits.allow_cpu_for_next_exercise(self.job.limits)
         self.reporter = reporter
         reporter.send({"event": "start", "pid": os.getpid(), "rlimits": self.rlimits, "process_cap_by_user": self.capped})
         plugins.register(reporter)
@@ -141,10 +142,28 @@ class CheckProcess:
             plugins.unregister(reporter)
             self.reporter = None
 
+    def _leftovers(self) -> list[str]:
+        try:
+            return self.carry_over.leftovers()
+        except Exception as exc:  # noqa: BLE001 - whatever the exercise did, the next one gets a fresh process
+            return [f"something the comparison could not read ({type(exc).__name__})"]
+
     def _refused(self, what: str) -> None:
         if self.reporter is not None:
             self.reporter.send({"event": "violation", "what": what})
             self.reporter.interruptions.append("a refused call")
+
+
+def _fresh_event_loop_state() -> None:
+    """The event loop policy's state for this thread as in a fresh process: no loop set, none ever set.
+
+    ``asyncio.run`` and pytest-asyncio's loops leave the thread marked as having set a loop,
+    after which ``asyncio.get_event_loop()`` at the top of a module raises instead of making one.
+    """
+    policy = asyncio.get_event_loop_policy()
+    local = getattr(policy, "_local", None)
+    if local is not None:
+        policy._local = type(local)()  # type: ignore[attr-defined]
 
 
 def _forget_modules_under(folder: Path, names: set[str]) -> None:

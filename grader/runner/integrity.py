@@ -53,9 +53,9 @@ class Identities:
     def watch(self, label: str, namespace: Mapping[str, Any], names: Iterable[str], closed: bool = False) -> None:
         """Watch ``names`` in ``namespace``; ``closed``: no name may be added to it either."""
         names = tuple(names)
-        if names:
+        if names or closed:
             # itemgetter returns a bare value for a single key: asked twice, it still gives a tuple.
-            getter = operator.itemgetter(*(names if len(names) > 1 else names * 2))
+            getter = operator.itemgetter(*(names if len(names) != 1 else names * 2)) if names else _no_names
             self.namespaces.append((label, namespace, names, getter, closed))
 
     def watch_module(self, module: types.ModuleType, with_classes: bool) -> None:
@@ -116,21 +116,30 @@ class Fingerprint:
         for module in modules:
             self.identities.watch_module(module, with_classes=True)
         self.expected = self.identities.values()
-        # (label, object, its class, that class's MRO, the names in its own __dict__)
-        self.objects: list[tuple[str, object, type, tuple[type, ...], tuple[str, ...]]] = []
+        # (label, object, its class, that class's MRO)
+        self.objects: list[tuple[str, object, type, tuple[type, ...]]] = []
+        self.own = Identities()  # the watched objects' own functions, and their number of names
+        self.own_expected = self.own.values()
         self.plugins = self._plugins()
 
     def watching(self, item: object) -> Fingerprint:
         """This fingerprint, also over ``item`` and the plugins registered now.
 
         For each exercise's reporter, once it is registered. ``item``'s methods live in its
-        class, watched with its module; what could change them for ``item`` alone is a name
-        in its own ``__dict__``, another class, or another MRO.
+        class, watched with its module; what could change them for ``item`` alone is another
+        class, another MRO, or its own ``__dict__``: a function it holds rebound, or a name
+        added that shadows a method.
         """
         view = object.__new__(Fingerprint)  # not copy.copy: it would add __slotnames__ to this class
         vars(view).update(vars(self))
         cls = _class_of(item)
-        view.objects = [*self.objects, (f"{cls.__name__}()", item, cls, _type_mro(cls), tuple(_instance_dict(item)))]
+        label = f"{cls.__name__}()"
+        view.objects = [*self.objects, (label, item, cls, _type_mro(cls))]
+        own = _instance_dict(item)
+        view.own = Identities()
+        view.own.namespaces = [*self.own.namespaces]
+        view.own.watch(label, own, [name for name, value in own.items() if callable(value)], closed=True)
+        view.own_expected = view.own.values()
         view.plugins = view._plugins()
         return view
 
@@ -142,9 +151,11 @@ class Fingerprint:
         found = [label for label, owner, name, identity in self.internals if id(_static(owner, name)) != identity]
         if not self.identities.unchanged(self.expected):
             found += self.identities.changed(self.expected)
-        for label, item, cls, mro, names in self.objects:
-            if _class_of(item) is not cls or _type_mro(cls) is not mro or tuple(_instance_dict(item)) != names:
+        for label, item, cls, mro in self.objects:
+            if _class_of(item) is not cls or _type_mro(cls) is not mro:
                 found.append(label)
+        if not self.own.unchanged(self.own_expected):
+            found += self.own.changed(self.own_expected)
         if self._plugins() != self.plugins:
             found.append("pytest plugins")
         return sorted(found)
@@ -178,6 +189,10 @@ _class_of = type
 _type_mro = type.__dict__["__mro__"].__get__
 _type_dict = type.__dict__["__dict__"].__get__
 _module_dict = types.ModuleType.__dict__["__dict__"].__get__  # type: ignore[index]
+
+
+def _no_names(namespace: Mapping[str, Any]) -> tuple[Any, ...]:
+    return ()
 
 
 def _instance_dict(owner: object) -> Mapping[str, Any]:

@@ -74,20 +74,24 @@ def apply_rlimits(limits: Limits, exercises: int = 1) -> list[str]:
     return applied
 
 
-def allow_cpu_for_next_exercise(limits: Limits) -> None:
-    """Give the next exercise ``limits.cpu_seconds`` of CPU time from now (within the hard limit)."""
+def allow_cpu_for_next_exercise(limits: Limits) -> int | None:
+    """Give the next exercise ``limits.cpu_seconds`` of CPU time from now (within the hard limit).
+
+    Returns the soft limit now in force (``None`` where there is none).
+    """
     if resource is None:
-        return
+        return None
     usage = resource.getrusage(resource.RUSAGE_SELF)
     spent = math.ceil(usage.ru_utime + usage.ru_stime)
     soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
     if soft == resource.RLIM_INFINITY:
-        return  # never limited here: nothing to move on
+        return None  # never limited here: nothing to move on
     wanted = spent + limits.cpu_seconds
     try:
         resource.setrlimit(resource.RLIMIT_CPU, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
     except (ValueError, OSError):
         pass
+    return resource.getrlimit(resource.RLIMIT_CPU)[0]
 
 
 def limit_processes_by_user(limits: Limits) -> bool:

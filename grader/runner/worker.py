@@ -254,8 +254,9 @@ class Watch:
     """One check process as its worker follows it: its reports, the current exercise's limit, its end.
 
     Each exercise has its own time limit, from the end of the one before (or the fork). A
-    process that ends mid-exercise ends that exercise the same way; one that handed over
-    (after checking at least one exercise, so it cannot loop) leaves the rest to a fresh one.
+    process that ends mid-exercise ends that exercise the same way; one that exits to hand
+    over, right after a report that said so, leaves the rest to a fresh one (a report ends
+    an exercise, so this cannot loop).
     """
 
     def __init__(self, pid: int, progress_fd: int, left: Exercises) -> None:
@@ -264,7 +265,7 @@ class Watch:
         self.left = left
         self.unread = b""
         self.silent = False  # every writer of the progress pipe has closed it
-        self.ended_here = 0
+        self.handing_over = False  # what the last report said the process does next
         self.deadline = time.monotonic() + left.pending[0].timeout
         os.set_blocking(progress_fd, False)
 
@@ -274,25 +275,37 @@ class Watch:
             status = _status(self.pid)  # before reading: once it has ended, all it wrote is there to read
             self.take_reports()
             if status is not None:
-                handed_over = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HAND_OVER_EXIT and self.ended_here
+                handed_over = self.handing_over and os.WIFEXITED(status) and os.WEXITSTATUS(status) == HAND_OVER_EXIT
                 if self.left.pending and not handed_over:
                     self.left.end_first(_describe_status(status))
                 break
             if time.monotonic() > self.deadline:
-                _kill_group(self.pid)
-                os.kill(self.pid, signal.SIGKILL)  # also if it left its group (not reaped yet: still its pid)
-                os.waitpid(self.pid, 0)
-                self.take_reports()
-                if self.left.pending:
-                    self.left.end_first({"ended": "timeout", "limit": self.left.pending[0].timeout})
+                self.stop_overdue()
                 break
             # Wake on the next report, or on the pipe's end (the process's exit, usually).
             waiting = min(max(self.deadline - time.monotonic(), 0), WAKE_SECONDS)
             select.select([] if self.silent else [self.progress_fd], [], [], POLL_SECONDS if self.silent else waiting)
         _kill_group(self.pid)  # what it left in its group
 
+    def stop_overdue(self) -> None:
+        """Kill the process: the current exercise ran out of time, unless its report came meanwhile.
+
+        Then the next exercise never ran, and stays for a fresh process.
+        """
+        overdue = self.left.pending[0] if self.left.pending else None
+        _kill_group(self.pid)
+        os.kill(self.pid, signal.SIGKILL)  # also if it left its group (not reaped yet: still its pid)
+        os.waitpid(self.pid, 0)
+        self.take_reports()
+        if overdue is not None and self.left.pending and self.left.pending[0] is overdue:
+            self.left.end_first({"ended": "timeout", "limit": overdue.timeout})
+
     def take_reports(self) -> None:
-        """End each exercise whose ``b"<id> <exit code>"`` line has arrived, in order; ignore any other line."""
+        """End each exercise whose report has arrived, in order; ignore any other line.
+
+        A report is ``b"<exercise id> <exit code> on|over"``: the process goes on to the next
+        exercise, or hands the rest over.
+        """
         try:
             # One read, at most a pipe's worth: a process that floods the pipe cannot keep
             # its worker reading instead of watching the clock.
@@ -306,9 +319,9 @@ class Watch:
         for line in lines:
             words = line.split()
             current = self.left.pending[0].exercise_id.encode() if self.left.pending else None
-            if len(words) == 2 and words[0] == current and words[1].isdigit():
+            if len(words) == 3 and words[0] == current and words[1].isdigit() and len(words[1]) <= 3:
                 self.left.end_first({"ended": "exit", "exit_code": int(words[1])})
-                self.ended_here += 1
+                self.handing_over = words[2] == b"over"
                 more = self.left.pending[0].timeout if self.left.pending else EXIT_GRACE_SECONDS
                 self.deadline = time.monotonic() + more
 
