@@ -51,6 +51,7 @@ LEFTOVERS = {
         "import os, tempfile\nwith tempfile.TemporaryDirectory() as _scratch:\n    os.chdir(_scratch)\n",
         "working folder",
     ),
+    "signal_mask": ("import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})\n", "signal mask"),
     "signal_handler": ("import signal\nsignal.signal(signal.SIGUSR1, lambda *args: None)\n", "signal handlers"),
     "environment": ("import os\nos.environ['ASYNCLINGS_LEFT'] = '1'\n", "environment"),
     "event_loop_policy": ("import asyncio\nasyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())\n", "event loop"),

@@ -2,7 +2,7 @@
 
 A check process takes a submission's exercises in turn, so whatever an exercise's code
 leaves behind could change how the next one is checked: a thread or process still
-running, a file or socket left open, a changed signal handler, working folder or
+running, a file or socket left open, a changed signal handler or mask, working folder or
 environment, an event loop left set, a trace or exception hook, a patched import system
 or module cache, a replaced builtin, function or class the checks run on, a lowered
 resource limit, memory still held. Before the first exercise the process notes all of
@@ -147,6 +147,7 @@ def _interpreter_state() -> dict[str, object]:
         "environment": dict(os.environ),
         "umask": _umask(),
         "signal handlers": _signal_handlers(),
+        "signal mask": _signal_mask(),
         "import system": tuple(map(id, (*sys.meta_path, *sys.path_hooks))),
         "hooks": tuple(map(id, (sys.gettrace(), sys.getprofile(), sys.excepthook, sys.unraisablehook,
                                  sys.displayhook, sys.breakpointhook, threading.excepthook))),
@@ -165,6 +166,13 @@ def _signal_handlers() -> dict[int, int]:
         except (ValueError, OSError):
             continue
     return found
+
+
+def _signal_mask() -> tuple[int, ...]:
+    """The signals this thread blocks (where the platform can tell)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return ()
+    return tuple(sorted(int(sig) for sig in signal.pthread_sigmask(signal.SIG_BLOCK, ())))
 
 
 def _working_folder() -> str:
