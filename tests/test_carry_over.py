@@ -15,13 +15,13 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from grader.kit import Kit, check_files
+from grader.kit import ExerciseSpec, Kit, check_files
 from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits
@@ -93,6 +93,11 @@ def records(run: Run, exercise: str, event: str) -> list[dict[str, Any]]:
     return [r for r in run.outcomes[exercise].records if r.get("event") == event]
 
 
+def assert_in_full(run: Run, exercises: Iterable[ExerciseSpec]) -> None:
+    for spec in exercises:
+        assert judge(spec, run.outcomes[spec.id]).score == spec.max_score, spec.id
+
+
 def pid_of(run: Run, exercise: str) -> int:
     (start,) = records(run, exercise, "start")
     return int(start["pid"])
@@ -128,8 +133,7 @@ def test_an_exercise_that_ends_its_process_ends_only_itself(
     run = check(worker, kit, submission(tmp_path / kind, kit, ENDS_ITS_PROCESS[kind]))
     first = judge(kit.exercise(FIRST), run.outcomes[FIRST])
     assert first.score == 0 and first.message
-    for spec in kit.exercises[1:]:
-        assert judge(spec, run.outcomes[spec.id]).score == spec.max_score, spec.id
+    assert_in_full(run, kit.exercises[1:])
 
 
 def test_an_exercise_that_overruns_is_stopped_and_the_rest_still_checked(
@@ -139,8 +143,7 @@ def test_an_exercise_that_overruns_is_stopped_and_the_rest_still_checked(
     hang = "import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\nwhile True:\n    pass\n"
     run = check(worker, kit, submission(tmp_path / "hang", kit, hang))
     assert run.outcomes[FIRST].ended == {"exercise": FIRST, "ended": "timeout", "limit": 2.0}
-    for spec in kit.exercises[1:]:
-        assert judge(spec, run.outcomes[spec.id]).score == spec.max_score, spec.id
+    assert_in_full(run, kit.exercises[1:])
 
 
 def test_each_exercise_meets_the_event_loop_state_of_a_fresh_process(
@@ -150,8 +153,7 @@ def test_each_exercise_meets_the_event_loop_state_of_a_fresh_process(
     later = "03_concurrency"
     old_habit = "import asyncio\nLOOP = asyncio.get_event_loop()\n"
     run = check(worker, kit, submission(tmp_path / "old_habit", kit, old_habit, later))
-    for spec in kit.exercises:
-        assert judge(spec, run.outcomes[spec.id]).score == spec.max_score, spec.id
+    assert_in_full(run, kit.exercises)
 
 
 def test_an_exercise_that_exits_with_the_hand_over_code_is_not_checked_again(

@@ -26,6 +26,7 @@ from typing import Any
 
 import looptime
 
+from grader.runner import channels
 from grader.runner.integrity import Identities
 
 try:
@@ -102,9 +103,11 @@ class CarryOver:
         sys.addaudithook(self._note)
         self.watched = modules
         self.expected_values = modules.values()
-        self.modules = dict(sys.modules)
+        self.imported = Identities()
+        self.imported.watch("sys.modules", sys.modules, list(sys.modules))
+        self.expected_imports = self.imported.values()
         self.expected = _interpreter_state()
-        self.descriptors = _descriptors()
+        self.descriptors = channels.open_descriptors() or set()
         self.address_space = _address_space()
 
     def closed(self, fds: list[int]) -> None:
@@ -122,14 +125,14 @@ class CarryOver:
             found.append("a thread still running")
         if _has_children():
             found.append("a process still running")
-        if _descriptors() - self.descriptors:
+        if (channels.open_descriptors() or set()) - self.descriptors:
             found.append("a file, pipe or socket still open")
         now = _interpreter_state()
         found += [f"changed {name}" for name, value in self.expected.items() if now.get(name) != value]
-        if any(sys.modules.get(name) is not module for name, module in self.modules.items()):
+        if self.imported.changed(self.expected_imports):
             found.append("changed a module already imported")
-        if not self.watched.unchanged(self.expected_values):
-            changed = self.watched.changed(self.expected_values)
+        changed = self.watched.changed(self.expected_values)
+        if changed:
             found.append(f"changed {', '.join(changed[:3])}: functions or classes the checks run on")
         if self.cpu_limit is not None and _cpu_limit() != self.cpu_limit:
             found.append("changed its CPU time limit")
@@ -224,15 +227,6 @@ def _has_children() -> bool:
     except ChildProcessError:
         return False
     return True
-
-
-def _descriptors() -> set[int]:
-    for folder in ("/proc/self/fd", "/dev/fd"):
-        try:
-            return {int(name) for name in os.listdir(folder)}
-        except OSError:
-            continue
-    return set()
 
 
 def _address_space() -> int:

@@ -41,6 +41,16 @@ def inherit(numbers: list[int]) -> dict[str, Any]:
     return {"startupinfo": subprocess.STARTUPINFO(lpAttributeList={"handle_list": numbers}), "close_fds": True}
 
 
+def open_descriptors() -> set[int] | None:
+    """This process's open descriptors, or ``None`` where the system cannot list them."""
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return {int(name) for name in os.listdir(folder)}
+        except OSError:
+            continue
+    return None
+
+
 def close_quietly(*fds: int) -> None:
     """Close each descriptor, ignoring those already closed."""
     for fd in fds:

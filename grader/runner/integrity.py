@@ -77,7 +77,7 @@ class Identities:
                 found.append(None)
         return found
 
-    def unchanged(self, expected: list[tuple[int, tuple[Any, ...]] | None]) -> bool:
+    def _unchanged(self, expected: list[tuple[int, tuple[Any, ...]] | None]) -> bool:
         for now, before in zip(self.values(), expected):
             if now is None or before is None:
                 if now is not before:
@@ -87,7 +87,9 @@ class Identities:
         return True
 
     def changed(self, expected: list[tuple[int, tuple[Any, ...]] | None]) -> list[str]:
-        """Which names changed, or which namespaces gained one (the slow, exact answer)."""
+        """Which names changed, or which namespaces gained one (none, found quickly, is the usual answer)."""
+        if self._unchanged(expected):
+            return []
         found = []
         for (label, namespace, names, _, closed), before in zip(self.namespaces, expected):
             for index, name in enumerate(names):
@@ -118,7 +120,7 @@ class Fingerprint:
         self.expected = self.identities.values()
         # (label, object, its class, that class's MRO)
         self.objects: list[tuple[str, object, type, tuple[type, ...]]] = []
-        self.own = Identities()  # the watched objects' own functions, and their number of names
+        self.own = self._own_namespaces()
         self.own_expected = self.own.values()
         self.plugins = self._plugins()
 
@@ -135,13 +137,18 @@ class Fingerprint:
         cls = _class_of(item)
         label = f"{cls.__name__}()"
         view.objects = [*self.objects, (label, item, cls, _type_mro(cls))]
-        own = _instance_dict(item)
-        view.own = Identities()
-        view.own.namespaces = [*self.own.namespaces]
-        view.own.watch(label, own, [name for name, value in own.items() if callable(value)], closed=True)
+        view.own = view._own_namespaces()
         view.own_expected = view.own.values()
         view.plugins = view._plugins()
         return view
+
+    def _own_namespaces(self) -> Identities:
+        """The watched objects' own functions, and their number of names."""
+        own = Identities()
+        for label, item, _, _ in self.objects:
+            namespace = _instance_dict(item)
+            own.watch(label, namespace, [name for name, value in namespace.items() if callable(value)], closed=True)
+        return own
 
     def _plugins(self) -> int:
         return hash(frozenset(map(id, self.config.pluginmanager.get_plugins())))
@@ -149,13 +156,11 @@ class Fingerprint:
     def changes(self) -> list[str]:
         """What differs from the fingerprint, by name (empty when nothing was touched)."""
         found = [label for label, owner, name, identity in self.internals if id(_static(owner, name)) != identity]
-        if not self.identities.unchanged(self.expected):
-            found += self.identities.changed(self.expected)
+        found += self.identities.changed(self.expected)
         for label, item, cls, mro in self.objects:
             if _class_of(item) is not cls or _type_mro(cls) is not mro:
                 found.append(label)
-        if not self.own.unchanged(self.own_expected):
-            found += self.own.changed(self.own_expected)
+        found += self.own.changed(self.own_expected)
         if self._plugins() != self.plugins:
             found.append("pytest plugins")
         return sorted(found)

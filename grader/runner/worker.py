@@ -429,14 +429,7 @@ def _kill_group(pgid: int) -> None:
 
 def _close_all_but(keep: set[int]) -> None:
     """Close every descriptor above stderr except ``keep``."""
-    for folder in ("/proc/self/fd", "/dev/fd"):
-        try:
-            opened = [int(name) for name in os.listdir(folder)]
-            break
-        except OSError:
-            continue
-    else:
-        opened = list(range(3, 1024))
+    opened = channels.open_descriptors() or set(range(3, 1024))
     channels.close_quietly(*(fd for fd in opened if fd > 2 and fd not in keep))
 
 
