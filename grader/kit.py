@@ -43,6 +43,7 @@ class ExerciseSpec:
     title: str
     file: str
     checks_file: Path
+    probes_file: Path
     stub: Path
     solution: Path
     checks: tuple[CheckSpec, ...]
@@ -124,6 +125,7 @@ def _parse_kit(data: dict[str, Any], path: Path) -> Kit:
         raise KitError(f"{path}: format_version must be {FORMAT_VERSION}, found {version!r}")
     base = path.parent
     dirs = {key: base / _text(data, key, path) for key in ("stubs", "solutions", "checks")}
+    dirs["probes"] = base / _text({"probes": "probes", **data}, "probes", path)
     raw_exercises = data.get("exercises")
     if not isinstance(raw_exercises, list) or not raw_exercises or not all(isinstance(e, dict) for e in raw_exercises):
         raise KitError(f"{path}: needs at least one [[exercises]] table")
@@ -144,6 +146,9 @@ def _parse_exercise(raw: dict[str, Any], dirs: dict[str, Path], where: str) -> E
     checks_file = dirs["checks"] / raw.get("checks_file", f"check_{exercise_id}.py")
     if not checks_file.is_file():
         raise KitError(f"{where}: the checks file {checks_file} does not exist")
+    probes_file = dirs["probes"] / raw.get("probes_file", f"probe_{exercise_id}.py")
+    if not probes_file.is_file():
+        raise KitError(f"{where}: the probes file {probes_file} does not exist")
     checks = tuple(_parse_check(c, f"{where}.checks[{i}]") for i, c in enumerate(raw.get("checks", [])))
     if not checks:
         raise KitError(f"{where}: exercise {exercise_id!r} declares no [[exercises.checks]]")
@@ -158,6 +163,7 @@ def _parse_exercise(raw: dict[str, Any], dirs: dict[str, Path], where: str) -> E
         title=_text(raw, "title", where),
         file=file,
         checks_file=checks_file,
+        probes_file=probes_file,
         stub=dirs["stubs"] / file,
         solution=dirs["solutions"] / file,
         checks=checks,

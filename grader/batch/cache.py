@@ -25,7 +25,7 @@ def kit_fingerprint(kit: Kit) -> str:
     digest = hashlib.sha256()
     paths = [kit.path]
     for spec in kit.exercises:
-        paths += [spec.checks_file, spec.stub, spec.solution]
+        paths += [spec.checks_file, spec.probes_file, spec.stub, spec.solution]
     paths += sorted(
         p for p in GRADER.rglob("*") if p.suffix in GRADING_SUFFIXES and p.relative_to(GRADER).parts[0] not in NOT_GRADING
     )

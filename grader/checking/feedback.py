@@ -43,3 +43,7 @@ def expect(condition: bool, rationale: str, help: str = "", **kwargs: Any) -> No
     """Raise :class:`Failure` unless ``condition`` holds; reads like a sentence in a check."""
     if not condition:
         raise Failure(rationale, help, **kwargs)
+
+
+class NotStarted(Failure):
+    """The student's function still raises the stub's ``NotImplementedError``."""

@@ -1,63 +1,37 @@
-"""Injected workers that record when they really ran, on the loop's virtual clock.
+"""The judge's reading of a timeline the subject recorded: spans, order, overlap, in words.
 
-Checks hand these workers to the student's code instead of trusting its return value:
-a worker that never ran has no span, a worker awaited one at a time has spans that do
-not overlap, and the spans drawn as a timeline show the student what happened.
+The subject's workers record when each job started and finished on the loop's virtual
+clock (:mod:`grader.subject.timeline`); this is the same record as the judge sees it.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from typing import Any
 
-from grader.checking import context, virtual_time
+from grader.checking.feedback import Failure
 from grader.model import SourceRef, Span
 
-# Lines of the student's file that started a job, in order, since the last reset: the
-# line a timing failure points at ("this is where the jobs were started").
-_call_sites: list[SourceRef] = []
+NEVER_AWAITED_HELP = (
+    "Calling a coroutine function only creates a coroutine object: nothing runs until it is awaited "
+    "(or wrapped in a task). Put `await` before the call, or pass it to asyncio.create_task / gather."
+)
 
 
 class Timeline:
-    """Records the start and end of every job the checks hand out."""
+    """What the injected workers saw during one call of the student's code."""
 
-    def __init__(self) -> None:
-        self.origin = 0.0
-        self.started: dict[str, float] = {}
-        self.finished: dict[str, float] = {}
-        self.tasks: dict[str, asyncio.Task[Any] | None] = {}
-        self.calls: list[str] = []
-
-    def begin(self) -> None:
-        """Make "now" t=0: spans are measured from the moment the student's code was called."""
-        self.origin = virtual_time.now()
-
-    def clock(self) -> float:
-        return round(virtual_time.now() - self.origin, 6)
-
-    def worker(self, name: str, delay: float) -> Coroutine[Any, Any, str]:
-        """A job that waits ``delay`` virtual seconds and returns ``'<name> done'``.
-
-        A plain function returning the coroutine, so that the student's line that called
-        it is on the stack and can be remembered.
-        """
-        site = context.caller_in_exercise()
-        if site is not None:
-            _call_sites.append(site)
-        return self._job(name, delay)
-
-    async def _job(self, name: str, delay: float) -> str:
-        self.calls.append(name)
-        self.started[name] = self.clock()
-        self.tasks[name] = asyncio.current_task()
-        await asyncio.sleep(delay)
-        self.finished[name] = self.clock()
-        return f"{name} done"
+    def __init__(self, evidence: dict[str, Any]) -> None:
+        self.calls: list[str] = list(evidence.get("calls", []))
+        self.started: dict[str, float] = dict(evidence.get("started", {}))
+        self.finished: dict[str, float] = dict(evidence.get("finished", {}))
+        self.in_caller: list[str] = list(evidence.get("in_caller", []))
+        self.never_awaited: list[dict[str, Any]] = list(evidence.get("never_awaited", []))
+        self.clock_went_backwards = bool(evidence.get("clock_went_backwards", False))
+        self._created: list[dict[str, Any]] = list(evidence.get("created", []))
 
     def spans(self) -> list[Span]:
         """Every job that started, in start order (unfinished ones end where they started)."""
-        names = sorted(self.started, key=lambda n: (self.started[n], self.calls.index(n)))
+        names = sorted(self.started, key=lambda n: (self.started[n], self.calls.index(n) if n in self.calls else 0))
         return [Span(n, self.started[n], self.finished.get(n, self.started[n])) for n in names]
 
     def end(self) -> float:
@@ -77,11 +51,25 @@ class Timeline:
         """``a 0.0→3.0, b 3.0→4.0``: the spans in a line, for messages."""
         return ", ".join(f"{s.name} {s.start:.1f}→{s.end:.1f} s" for s in self.spans()) or "no job ran"
 
+    def first_call_site(self) -> SourceRef | None:
+        """The student's line that started the first job: where a timing failure points."""
+        sites = self.created_sites()
+        return sites[0] if sites else None
 
-def first_call_site() -> SourceRef | None:
-    """The first line of the student's file that started a job since :func:`reset`."""
-    return _call_sites[0] if _call_sites else None
+    def created_sites(self) -> list[SourceRef]:
+        return [SourceRef.from_json(c["source"]) for c in self._created if c.get("source")]
 
+    def expect_every_job_awaited(self) -> None:
+        """Fail with the student's line when a worker was called but its coroutine never ran."""
+        if self.never_awaited:
+            first = self.never_awaited[0]
+            where = SourceRef.from_json(first["source"]) if first.get("source") else None
+            at = f"line {where.line} calls" if where else "your code called"
+            raise Failure(f"{at} {first['call']} but never awaits the coroutine it returns", NEVER_AWAITED_HELP, source=where)
 
-def reset() -> None:
-    _call_sites.clear()
+    def expect_clock_kept_forward(self) -> None:
+        if self.clock_went_backwards:
+            raise Failure(
+                "the event loop's clock went backwards while the jobs ran: the timeline cannot be trusted",
+                "Don't touch the event loop's clock: time on the loop only moves forward.",
+            )

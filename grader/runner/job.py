@@ -26,6 +26,7 @@ class ExerciseJob:
     exercise_id: str
     exercise_file: Path
     checks_file: Path
+    probes_file: Path
     checks: tuple[CheckSpec, ...]
     result_fd: int
     output_fd: int
@@ -36,6 +37,7 @@ class ExerciseJob:
             "exercise_id": self.exercise_id,
             "exercise_file": str(self.exercise_file),
             "checks_file": str(self.checks_file),
+            "probes_file": str(self.probes_file),
             "checks": [dataclasses.asdict(c) for c in self.checks],
             "result_fd": self.result_fd,
             "output_fd": self.output_fd,
@@ -48,6 +50,7 @@ class ExerciseJob:
             exercise_id=data["exercise_id"],
             exercise_file=Path(data["exercise_file"]),
             checks_file=Path(data["checks_file"]),
+            probes_file=Path(data["probes_file"]),
             checks=tuple(CheckSpec(**{**c, "depends": tuple(c["depends"])}) for c in data["checks"]),
             result_fd=data["result_fd"],
             output_fd=data["output_fd"],
@@ -66,6 +69,7 @@ class WorkerJob:
     forbidden: tuple[Path, ...] = ()
     cap_processes_by_user: bool = False
     news_fd: int = 1
+    subject_bwrap: str | None = None  # bubblewrap's path, when subjects run under it
 
     def dumps(self) -> str:
         return json.dumps(
@@ -77,6 +81,7 @@ class WorkerJob:
                 "forbidden": [str(path) for path in self.forbidden],
                 "cap_processes_by_user": self.cap_processes_by_user,
                 "news_fd": self.news_fd,
+                "subject_bwrap": self.subject_bwrap,
             }
         )
 
@@ -91,6 +96,7 @@ class WorkerJob:
             forbidden=tuple(Path(p) for p in data["forbidden"]),
             cap_processes_by_user=data["cap_processes_by_user"],
             news_fd=data["news_fd"],
+            subject_bwrap=data.get("subject_bwrap"),
         )
 
     def pipes(self) -> list[int]:

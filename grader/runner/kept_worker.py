@@ -91,6 +91,7 @@ class KeptWorker:
                 forbidden=(*self.hidden, *hidden),
                 cap_processes_by_user=self.cap is None,
                 news_fd=pipes.news_pipe(),
+                subject_bwrap=self.platform.bwrap if self.mode == "bwrap" else None,
             )
             self._send(job)
             pipes.close_write_ends()

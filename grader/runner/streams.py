@@ -77,7 +77,7 @@ class RunPipes:
             self.readers += [(result_r, _Stream(spec.id, "result")), (output_r, _Stream(spec.id, "output"))]
             self.write_ends += [result_w, output_w]
             timeout = limits.timeout or spec.timeout
-            self.jobs.append(ExerciseJob(spec.id, file, spec.checks_file, spec.checks, result_id, output_id, timeout))
+            self.jobs.append(ExerciseJob(spec.id, file, spec.checks_file, spec.probes_file, spec.checks, result_id, output_id, timeout))
 
     def news_pipe(self) -> int:
         """A new pipe on which a worker reports how its check processes ended; its write end."""

@@ -3,9 +3,9 @@
 Starting Python and pytest and importing the checks is what costs; a fork of a process
 that has done all three costs a few hundredths of a second. Where there is fork, a worker
 serves one submission after another from a socket (a batch keeps one per slot): it forks
-a check process that checks the submission's exercises in turn, holds each exercise's
-wall-clock limit, forks a fresh one for the exercises left whenever one ends early or
-hands over, reports how every exercise ended on the submission's own news pipe, which no
+a check process (the judge, which never runs student code: each exercise's subject process
+does) that checks the submission's exercises in turn, holds each exercise's wall-clock
+limit, forks a fresh one for the exercises left whenever one ends early, reports how every exercise ended on the submission's own news pipe, which no
 check process holds, and kills whatever the submission left running before it takes the
 next one. Without fork (Windows) a worker checks one exercise itself.
 
@@ -34,10 +34,8 @@ from typing import Any
 import pytest
 
 from grader.runner import channels, processes
-from grader.runner.carry_over import watched_modules
-from grader.runner.check_process import HAND_OVER_EXIT, CheckProcess, Checks
+from grader.runner.check_process import CheckProcess, Checks
 from grader.runner.job import ExerciseJob, WorkerJob, receive_job
-from grader.runner.reporter import checks_fingerprint
 from grader.runner.sandbox import leave_root
 
 POLL_SECONDS = 0.005
@@ -132,13 +130,12 @@ class Collected:
         return report
 
     def index(self, session: pytest.Session) -> None:
-        """Sort the collected checks by file, and fingerprint what each file's verdicts rely on."""
+        """Sort the collected checks by file."""
         by_file: dict[str, list[pytest.Item]] = {}
         for item in session.items:
             by_file.setdefault(_key(item.path), []).append(item)
-        self.checks = {key: Checks(items, checks_fingerprint(session.config, items)) for key, items in by_file.items()}
-        self.none = Checks([], checks_fingerprint(session.config, []))
-        self.watched = watched_modules()
+        self.checks = {key: Checks(items) for key, items in by_file.items()}
+        self.none = Checks([])
 
     def checks_for(self, exercise: ExerciseJob) -> Checks | str:
         """The exercise's checks, or why its check file failed to import."""
@@ -207,7 +204,7 @@ class Server(Collected):
             # Only its exercises' pipes and its progress pipe: not the job socket (the next
             # student's job), not the news.
             _close_all_but({progress_fd, *(fd for e in exercises for fd in (e.result_fd, e.output_fd))})
-            process = CheckProcess(job, exercises, session, self.watched)
+            process = CheckProcess(job, exercises, session)
             code = process.check_in_turn([(e, self.checks_for(e)) for e in exercises], progress_fd)
         finally:
             os._exit(code)
@@ -239,8 +236,8 @@ class Single(Collected):
         self.index(session)
         (exercise,) = self.job.exercises
         news = os.dup(self.job.news_fd)
-        process = CheckProcess(self.job, [exercise], session, self.watched)
-        code, _ = process.check(exercise, self.checks_for(exercise))
+        process = CheckProcess(self.job, [exercise], session)
+        code = process.check(exercise, self.checks_for(exercise))
         os.write(news, (json.dumps({"exercise": exercise.exercise_id, "ended": "exit", "exit_code": code}) + "\n").encode())
         # MUST NOT wait for threads the student left running: only the parent's kill would end them.
         os._exit(0)
@@ -254,9 +251,8 @@ class Watch:
     """One check process as its worker follows it: its reports, the current exercise's limit, its end.
 
     Each exercise has its own time limit, from the end of the one before (or the fork). A
-    process that ends mid-exercise ends that exercise the same way; one that exits to hand
-    over, right after a report that said so, leaves the rest to a fresh one (a report ends
-    an exercise, so this cannot loop).
+    process that ends mid-exercise ends that exercise the same way, and the rest go to a
+    fresh one.
     """
 
     def __init__(self, pid: int, progress_fd: int, left: Exercises) -> None:
@@ -265,7 +261,6 @@ class Watch:
         self.left = left
         self.unread = b""
         self.silent = False  # every writer of the progress pipe has closed it
-        self.handing_over = False  # what the last report said the process does next
         self.deadline = time.monotonic() + left.pending[0].timeout
         os.set_blocking(progress_fd, False)
 
@@ -275,8 +270,7 @@ class Watch:
             status = _status(self.pid)  # before reading: once it has ended, all it wrote is there to read
             self.take_reports()
             if status is not None:
-                handed_over = self.handing_over and os.WIFEXITED(status) and os.WEXITSTATUS(status) == HAND_OVER_EXIT
-                if self.left.pending and not handed_over:
+                if self.left.pending:
                     self.left.end_first(_describe_status(status))
                 break
             if time.monotonic() > self.deadline:
@@ -303,8 +297,7 @@ class Watch:
     def take_reports(self) -> None:
         """End each exercise whose report has arrived, in order; ignore any other line.
 
-        A report is ``b"<exercise id> <exit code> on|over"``: the process goes on to the next
-        exercise, or hands the rest over.
+        A report is ``b"<exercise id> <exit code> on"``: the process goes on to the next exercise.
         """
         try:
             # One read, at most a pipe's worth: a process that floods the pipe cannot keep
@@ -319,9 +312,8 @@ class Watch:
         for line in lines:
             words = line.split()
             current = self.left.pending[0].exercise_id.encode() if self.left.pending else None
-            if len(words) == 3 and words[0] == current and words[1].isdigit() and len(words[1]) <= 3:
+            if len(words) == 3 and words[2] == b"on" and words[0] == current and words[1].isdigit() and len(words[1]) <= 3:
                 self.left.end_first({"ended": "exit", "exit_code": int(words[1])})
-                self.handing_over = words[2] == b"over"
                 more = self.left.pending[0].timeout if self.left.pending else EXIT_GRACE_SECONDS
                 self.deadline = time.monotonic() + more
 

@@ -1,4 +1,4 @@
-"""A tripwire in the check process: forbidden reads, writes and imports are refused and reported.
+"""A tripwire in the subject process: forbidden reads, writes, imports and introspection are refused.
 
 Audit hooks cannot be removed from Python code, so from the moment the guard is armed a
 submission that opens the kit's reference solutions, imports the kit's solutions or
@@ -19,7 +19,13 @@ from typing import Any
 READ_VIOLATION = "read the kit's reference solution {name}"
 WRITE_VIOLATION = "change a file outside its temporary folder: {path}"
 IMPORT_VIOLATION = "import {module}, the kit's own reference solutions or checks"
-FORBIDDEN_MODULES = ("solutions", "grader.default_kit")
+FORBIDDEN_MODULES = ("solutions", "grader.default_kit", "grader.checking", "grader.runner", "grader.cli")
+INTROSPECTION_VIOLATION = "walk the interpreter's {what}, which the grader's own records live behind"
+# Walks of the garbage collector's objects: the only way from student code to an audit hook.
+GC_WALKS = ("gc.get_objects", "gc.get_referrers", "gc.get_referents")
+# Frames: the way to the executor's locals. Refused only when the student's own file asks.
+FRAME_EVENTS = ("sys._getframe", "sys._current_frames", "sys._getframemodulename")
+FRAME_NAMES = tuple((name,) for name in ("tb_frame", "cr_frame", "gi_frame", "ag_frame"))
 WRITABLE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", os.devnull, os.path.realpath(os.devnull))
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Audit events that change the filesystem, and which of their arguments are paths.
@@ -40,8 +46,14 @@ CHANGING_EVENTS = {
 }
 
 
-def arm(unreadable: list[Path], writable: list[Path], report: Callable[[str], None]) -> None:
-    """From now on, refuse and report what this module forbids, in this process and its forks."""
+def arm(
+    unreadable: list[Path], writable: list[Path], report: Callable[[str], None], in_exercise: Callable[[Any], bool]
+) -> None:
+    """From now on, refuse and report what this module forbids, in this process and its forks.
+
+    ``in_exercise(code)`` tells whether a code object is the student's file's: frame
+    introspection is refused only when the student's own code asks for it.
+    """
     hidden = _roots(unreadable)
     allowed = _roots(writable)
 
@@ -62,11 +74,32 @@ def arm(unreadable: list[Path], writable: list[Path], report: Callable[[str], No
             for index in CHANGING_EVENTS[event]:
                 if index < len(args) and _is_path(args[index]) and not _may_write(_real(args[index]), allowed):
                     refuse(WRITE_VIOLATION.format(path=_real(args[index])))
+        elif event in GC_WALKS:
+            refuse(INTROSPECTION_VIOLATION.format(what=f"objects ({event})"))
+        elif (event in FRAME_EVENTS or event == "object.__getattr__" and args[1:2] in FRAME_NAMES) and _asked_by(
+            in_exercise
+        ):
+            refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
         elif event == "import" and args and isinstance(args[0], str):
             if any(args[0] == m or args[0].startswith(m + ".") for m in FORBIDDEN_MODULES):
                 refuse(IMPORT_VIOLATION.format(module=args[0]), ImportError)
 
     sys.addaudithook(hook)
+
+
+_getframe = sys._getframe
+_asking = [False]
+
+
+def _asked_by(in_exercise: Callable[[Any], bool]) -> bool:
+    """Whether the code that raised the event being handled is the student's own."""
+    if _asking[0]:
+        return False
+    _asking[0] = True
+    try:
+        return in_exercise(_getframe(2).f_code)
+    finally:
+        _asking[0] = False
 
 
 def _roots(folders: list[Path]) -> tuple[str, ...]:

@@ -1,0 +1,228 @@
+"""The judge's handle on the subject process: ask it to run a probe, read back its evidence.
+
+Runs in the check process (the judge), which never imports the student's code. Each
+exercise gets a subject process of its own, started on the first request (by a
+:class:`Launcher` the runner supplies) and replaced after it dies or is stopped. What
+comes back is evidence, never a verdict: the checks decide. A reply is read within the
+current check's time limit; past it the subject is asked where it is (the student's
+function and line) and then killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from grader.checking.feedback import Failure, NotStarted
+from grader.model import SourceRef
+
+REPLY_FD = 3
+REPLY_BYTES = 8 << 20  # evidence is small; a flood is the student's, and ends the subject
+STUCK_GRACE_SECONDS = 0.5
+STOP_SECONDS = 2.0
+
+NOT_IMPLEMENTED_HELP = "This part still raises NotImplementedError: replace the TODO with your code."
+DEADLINE_HELP = "Something is waiting forever: look for an await that nothing will ever wake up."
+RUNAWAY_HELP = (
+    "Look for a loop whose condition never changes (a counter that is never increased, a `while True` "
+    "with no exit), or a job that is started again and again."
+)
+FATAL_HELP = "Don't exit or raise SystemExit, KeyboardInterrupt or BaseException: the checks need to keep running."
+
+Launcher = Callable[[int], subprocess.Popen[bytes]]
+"""Starts a subject with its reply pipe's write end at the given descriptor (moved to 3 in the child)."""
+
+
+class StudentRaised(Exception):
+    """The student's code raised an exception the probe did not catch: evidence, not a verdict."""
+
+    def __init__(self, raised: dict[str, Any]) -> None:
+        super().__init__(raised.get("message", ""))
+        self.type = str(raised.get("type", "Exception"))
+        self.message = str(raised.get("message", self.type))
+        self.python_says = str(raised.get("python_says", self.message))
+        self.source = SourceRef.from_json(raised["source"]) if raised.get("source") else None
+        self.todo = bool(raised.get("todo"))
+        self.fatal = bool(raised.get("fatal"))
+        self.name = raised.get("name")
+        self.during = str(raised.get("during", "call"))
+
+
+class NotFinished(Failure):
+    """A call of the student's code ran out of its virtual-time deadline."""
+
+    def __init__(self, what: str, seconds: float, detail: dict[str, Any]) -> None:
+        super().__init__(f"{what} had not finished after {seconds:g} s of event-loop time", DEADLINE_HELP)
+        self.what, self.seconds, self.detail = what, seconds, detail
+
+
+class Stuck(Failure):
+    """The student's code kept running past the check's real-time limit."""
+
+    def __init__(self, limit: float, where: dict[str, Any] | None) -> None:
+        source = SourceRef.from_json(where["source"]) if where and where.get("source") else None
+        place = f" in {where['function']}() at line {source.line}" if where and source else ""
+        super().__init__(
+            f"your code kept running without finishing{place}: the check stopped it after {limit:g} s of real time",
+            RUNAWAY_HELP,
+            source=source,
+        )
+
+
+class SubjectEnded(Exception):
+    """The process running the student's code ended in the middle of a call."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__(how)
+        self.how = how
+
+
+class Subject:
+    """One exercise's subject process, as the checks of that exercise see it."""
+
+    def __init__(self, launch: Launcher, file_name: str) -> None:
+        self.launch = launch
+        self.file_name = file_name
+        self.process: subprocess.Popen[bytes] | None = None
+        self.replies = -1
+        self.unread = b""
+        self.limit = 60.0
+        self.deadline = float("inf")
+        self.blocking: list[dict[str, Any]] = []  # what the last reply's blocking probe saw
+        self.violations: list[str] = []  # what the guard refused, since the judge last took them
+        self.ended: str | None = None
+
+    def start_check(self, limit: float) -> None:
+        """A check begins: its calls share ``limit`` real seconds, and the blocking records start empty."""
+        self.limit, self.deadline, self.blocking = limit, time.monotonic() + limit, []
+
+    def names(self, *names: str) -> dict[str, str]:
+        """What each name is in the student's module: ``missing``, ``function``, ``coroutine function``, ``value``."""
+        return {str(k): str(v) for k, v in self.call("names", names=list(names)).items()}
+
+    def call(self, probe: str, **args: Any) -> Any:
+        """Run ``probe`` in the subject and return its evidence; the student's faults arrive as exceptions."""
+        reply = self._exchange(probe, args)
+        self.blocking = list(reply.get("blocking") or [])
+        self.violations += [str(v) for v in reply.get("violations") or []]
+        if "ok" in reply:
+            return reply["ok"]
+        if "raised" in reply:
+            raise _student_failure(reply["raised"], self.file_name)
+        if "deadline" in reply:
+            deadline = reply["deadline"]
+            raise NotFinished(str(deadline.get("what")), float(deadline.get("seconds", 0)), deadline.get("detail") or {})
+        if "stuck" in reply:
+            raise Stuck(self.limit, reply["stuck"])
+        raise SubjectEnded(f"the process running your code answered what no probe says ({str(reply)[:80]})")
+
+    def _exchange(self, probe: str, args: dict[str, Any]) -> dict[str, Any]:
+        if self.process is None:
+            self._start()
+        assert self.process is not None and self.process.stdin is not None
+        request_id = secrets.token_hex(8)
+        # The subject's own alarm goes off first, so it can say where it was before it is killed.
+        limit = max(self.deadline - time.monotonic(), 0.05)
+        request = {"id": request_id, "probe": probe, "args": args, "limit": limit}
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._died() from None
+        while True:
+            reply = self._read_line(self.deadline + STUCK_GRACE_SECONDS)
+            if reply is None:
+                self.close()
+                return {"stuck": None}
+            if reply.get("id") == request_id or "stuck" in reply:
+                return reply
+
+    def _read_line(self, deadline: float) -> dict[str, Any] | None:
+        """The next reply, ``None`` at the deadline; a dead or flooding subject raises."""
+        while b"\n" not in self.unread:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.replies], [], [], left)[0]:
+                return None
+            chunk = os.read(self.replies, 65536)
+            if not chunk or len(self.unread) > REPLY_BYTES:
+                raise self._died()
+            self.unread += chunk
+        line, _, self.unread = self.unread.partition(b"\n")
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            return {}
+        return reply if isinstance(reply, dict) else {}
+
+    def _died(self) -> SubjectEnded:
+        assert self.process is not None
+        try:
+            code = self.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.close()
+        if code is not None and code < 0:
+            how = f"the process running your code was ended by signal {-code}"
+        else:
+            how = f"your code ended the process that runs it (exit code {code})"
+        self.ended = how
+        return SubjectEnded(how)
+
+    def _start(self) -> None:
+        read, write = os.pipe()
+        try:
+            self.process = self.launch(write)
+        finally:
+            os.close(write)
+        self.replies, self.unread = read, b""
+
+    def close(self) -> None:
+        """End the subject and everything it started (its own session)."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.process.kill()
+        self.process.wait()
+        if self.process.stdin is not None:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+        os.close(self.replies)
+        self.process = None
+
+
+def _student_failure(raised: dict[str, Any], file_name: str) -> Exception:
+    """The feedback for what the student's code raised: a TODO, an import that failed, or a crash."""
+    error = StudentRaised(raised)
+    if error.todo:
+        return NotStarted("still raises NotImplementedError: this part is a TODO", NOT_IMPLEMENTED_HELP, source=error.source)
+    if error.during == "import" and not error.fatal:
+        return Failure(f"importing {file_name} raised {error.message}", import_help(error), source=error.source)
+    return error
+
+
+def import_help(error: StudentRaised) -> str:
+    """What to try when the student's file fails to import."""
+    if error.type == "SystemExit":
+        return "Don't call sys.exit() or exit() in the exercise file: the checks import it as a module."
+    if error.type == "RuntimeError" and "running event loop" in error.message:
+        return "Code at the top level ran asyncio.run(); put it under `if __name__ == \"__main__\":`."
+    if error.type == "ModuleNotFoundError":
+        return f"The module {error.name!r} is not installed where the checks run: use only the standard library."
+    if error.type == "NameError":
+        suggestion = error.python_says.partition(". Did you mean")[2]
+        fix = f" Python suggests{suggestion.rstrip('?')}." if suggestion else ""
+        return f"A name used at the top of the file is not defined: check its spelling.{fix}"
+    return "Code at the top level of the file runs on import: keep demos under `if __name__ == \"__main__\":`."

@@ -1,0 +1,90 @@
+"""Catch code that blocks the event loop, in the subject process, and record where.
+
+On virtual time a blocking call costs *zero* loop time, so a timing check alone would
+pass it. Two probes record it instead:
+
+* ``time.sleep`` called from a thread that is running an event loop is recorded (with
+  the student's line) and charged to that loop's virtual clock rather than slept for
+  real: the timeline then shows what the blocking did, and grading stays fast.
+* every callback the loop runs is timed: one that burns more than
+  :data:`BUSY_CPU_SECONDS` of the thread's CPU is a busy-wait, and one that holds the
+  loop for :data:`BLOCKED_WALL_SECONDS` of real time while barely using the CPU is
+  parked in a blocking call (``select.select``, ``threading.Event().wait``, a socket).
+  Both thresholds sit far above what any awaiting step costs, on an idle laptop or a
+  loaded CI box, so the verdict does not depend on the machine.
+
+The judge fails timing checks on any record, and words the record for the student.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.events
+import time
+from typing import Any
+
+from grader.subject import source, virtual_time
+
+BUSY_CPU_SECONDS = 0.2
+BLOCKED_WALL_SECONDS = 0.5
+
+_records: list[dict[str, Any]] = []
+_real_sleep = time.sleep
+_thread_time = time.thread_time
+_wall = time.perf_counter
+_installed = False
+
+
+def install() -> None:
+    """Install both probes once, before any student code is imported."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    time.sleep = _sleep  # type: ignore[assignment]  # the probe replaces the function for the student's code
+    original_run = asyncio.events.Handle._run
+
+    def _timed_run(handle: asyncio.events.Handle) -> None:
+        cpu, wall = _thread_time(), _wall()
+        try:
+            original_run(handle)
+        finally:
+            # Also when the judge's time limit ends a callback that never returns.
+            cpu, wall = _thread_time() - cpu, _wall() - wall
+            if cpu > BUSY_CPU_SECONDS or wall > BLOCKED_WALL_SECONDS:
+                kind = "busy" if cpu > BUSY_CPU_SECONDS else "blocked"
+                _records.append({"kind": kind, "seconds": round(wall, 2), **_callback_source(handle)})
+
+    asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]  # every callback is timed
+
+
+def _sleep(seconds: float) -> None:
+    loop = asyncio.events._get_running_loop()
+    if loop is None:
+        _real_sleep(seconds)
+        return
+    site = source.caller_in_exercise()
+    _records.append({"kind": "time.sleep", "seconds": float(seconds), "source": site, "coroutine": None})
+    virtual_time.advance(loop, float(seconds))
+
+
+def _callback_source(handle: asyncio.events.Handle) -> dict[str, Any]:
+    """The student's coroutine a task step was running, and its line: the deepest of theirs it awaits."""
+    callback: Any = getattr(handle, "_callback", None)
+    task = getattr(callback, "__self__", None)
+    coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+    found: dict[str, Any] = {"source": None, "coroutine": None}
+    while coro is not None and hasattr(coro, "cr_code"):
+        frame = coro.cr_frame
+        if source.in_exercise(coro.cr_code):
+            line = frame.f_lineno if frame else coro.cr_code.co_firstlineno
+            found = {"source": source.source_ref(line), "coroutine": coro.cr_code.co_name}
+        coro = coro.cr_await
+    return found
+
+
+def take() -> list[dict[str, Any]]:
+    """The records since the last call, and forget them."""
+    found = list(_records)
+    _records.clear()
+    return found
