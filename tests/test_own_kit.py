@@ -35,21 +35,28 @@ hints = ["await asyncio.sleep(delay) first", "then return 2 * value"]
 """
 
 CHECKS = '''
-import asyncio
-from grader.checking import Mismatch, check, expect, require, within
+from grader.checking import Mismatch, check, expect, require
 
 @check("loads")
 def check_loads(exercise):
     require(exercise, "double", "coroutine function")
 
 @check("doubles")
-async def check_doubles(exercise):
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    result = await within(exercise.double(21, 5.0), 60, "double()")
-    if result != 42:
-        raise Mismatch(42, result)
-    expect(loop.time() - start == 5.0, f"{loop.time() - start:g} s passed, not 5", "await asyncio.sleep(delay)")
+def check_doubles(exercise):
+    seen = exercise.call("double", value=21, delay=5.0)
+    if seen["result"] != 42:
+        raise Mismatch(42, seen["result"])
+    expect(seen["took"] == 5.0, f"{seen['took']:g} s passed, not 5", "await asyncio.sleep(delay)")
+'''
+
+PROBES = '''
+from grader.subject import plain, probe, virtual_time, within
+
+@probe
+async def double(exercise, value, delay):
+    start = virtual_time.now()
+    result = await within(exercise.double(value, delay), 60, "double()")
+    return {"result": plain(result), "took": round(virtual_time.now() - start, 6)}
 '''
 
 STUB = 'import asyncio\n\nasync def double(value, delay):\n    # TODO\n    raise NotImplementedError("TODO")\n'
@@ -63,6 +70,8 @@ def make_kit(root: Path) -> Path:
         (root / folder / "01_double.py").write_text(text)
     (root / "hidden").mkdir()
     (root / "hidden" / "check_01_double.py").write_text(CHECKS)
+    (root / "probes").mkdir()
+    (root / "probes" / "probe_01_double.py").write_text(PROBES)
     (root / "kit.toml").write_text(KIT_TOML)
     return root / "kit.toml"
 

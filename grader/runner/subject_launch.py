@@ -100,7 +100,9 @@ def _looptime_root() -> str:
 
 def _system_folders(python: str) -> list[str]:
     """What the interpreter needs to start: itself, its standard library, the system's shared libraries."""
-    wanted = {os.path.dirname(python), sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"), sys.base_prefix}
+    base = {"installed_base": sys.base_prefix, "installed_platbase": sys.base_prefix, "base": sys.base_prefix, "platbase": sys.base_prefix}
+    stdlib = {sysconfig.get_path(name, vars=base) for name in ("stdlib", "platstdlib")}
+    wanted = {os.path.dirname(python), *stdlib, sys.base_prefix}
     wanted |= {folder for folder in ("/usr", *TOP_LEVEL_LIBRARIES) if os.path.isdir(folder) and not os.path.islink(folder)}
     folders = sorted({os.path.realpath(folder) for folder in wanted if folder})
     # A folder inside another already bound needs no bind of its own.

@@ -27,46 +27,6 @@ from grader.subject import source, virtual_time
 
 EVENT = "asynclings.timeline"
 _audit = sys.audit
-_current_task = asyncio.current_task
-
-
-class Records:
-    """What one probe's jobs did; lives only inside the recording hook."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.values = values
-        self.origin = virtual_time.now_if_running()
-        self.created: list[dict[str, Any]] = []
-        self.calls: list[str] = []
-        self.started: dict[str, float] = {}
-        self.finished: dict[str, float] = {}
-        self.tasks: dict[str, Any] = {}
-        self.unstarted: list[tuple[Coroutine[Any, Any, Any], dict[str, Any]]] = []
-        self.last = 0.0
-        self.went_backwards = False
-
-    def clock(self) -> float:
-        now = round(virtual_time.now() - self.origin, 6)
-        self.went_backwards = self.went_backwards or now < self.last
-        self.last = max(self.last, now)
-        return now
-
-    def evidence(self, caller: Any) -> dict[str, Any]:
-        never = []
-        for job, call in self.unstarted:
-            if inspect.getcoroutinestate(job) == inspect.CORO_CREATED:
-                job.close()  # closed by us: Python does not warn "never awaited" into the student's output
-                never.append(call)
-        self.unstarted.clear()
-        return {
-            "calls": list(self.calls),
-            "started": dict(self.started),
-            "finished": dict(self.finished),
-            "created": list(self.created),
-            "never_awaited": never,
-            "in_caller": [name for name, task in self.tasks.items() if caller is not None and task is caller],
-            "clock_went_backwards": self.went_backwards,
-        }
 
 
 def worker(name: str, delay: float) -> Coroutine[Any, Any, Any]:
@@ -82,7 +42,7 @@ def worker(name: str, delay: float) -> Coroutine[Any, Any, Any]:
 
 async def _job(name: str, delay: float) -> Any:
     box: list[Any] = []
-    _audit(EVENT, "started", (name, _current_task(), box))
+    _audit(EVENT, "started", (name, None, delay))
     await asyncio.sleep(delay)
     _audit(EVENT, "finished", (name, None, box))
     return box[0] if box else None
@@ -101,11 +61,71 @@ def evidence(caller: Any = None) -> dict[str, Any]:
 
 
 def install() -> None:
-    """Add the recording hook, once, before any student code is imported."""
+    """Add the recording hook, once, before any student code is imported.
+
+    Everything the hook uses is bound here, in its closure: a submission that rebinds a
+    name in this module or in :mod:`virtual_time` changes nothing the hook does.
+    """
     trusted = {begin.__code__, evidence.__code__, worker.__code__, _job.__code__}
-    current: list[Records] = [Records({})]
-    getframe = sys._getframe
+    getframe, getstate, created_state = sys._getframe, inspect.getcoroutinestate, inspect.CORO_CREATED
+    current_task, running_loop, get_running = asyncio.current_task, asyncio.get_running_loop, asyncio.events._get_running_loop
+    loop_class, loop_time = virtual_time.looptime.LoopTimeEventLoop, virtual_time.looptime.LoopTimeEventLoop.time
+
+    def now() -> float:
+        loop = running_loop()
+        return round(loop_time(loop) if isinstance(loop, loop_class) else loop.time(), 6)
+
+    def now_if_running() -> float:
+        return now() if get_running() is not None else 0.0
+
+    state: dict[str, Any] = _fresh({}, 0.0)
     inside = [False]
+
+    def clock() -> float:
+        moment = round(now() - state["origin"], 6)
+        state["tampered"] = state["tampered"] or moment < state["last"]
+        state["last"] = max(state["last"], moment)
+        return moment
+
+    def record(what: str, data: Any) -> None:
+        nonlocal state
+        if what == "begin":
+            state = _fresh(dict(data), now_if_running())
+        elif what == "evidence":
+            caller, out = data
+            never = []
+            for job, call in state["unstarted"]:
+                if getstate(job) == created_state:
+                    job.close()  # closed here: Python does not warn "never awaited" into the student's output
+                    never.append(call)
+            state["unstarted"] = []
+            out.append({
+                "calls": list(state["calls"]),
+                "started": dict(state["started"]),
+                "finished": dict(state["finished"]),
+                "created": list(state["created"]),
+                "never_awaited": never,
+                "in_caller": [n for n, task in state["tasks"].items() if caller is not None and task is caller],
+                "clock_went_backwards": state["tampered"],
+            })
+        elif what == "created":
+            name, delay, site, job = data
+            call = {"call": f"worker({name!r}, {delay!r})", "source": site}
+            state["created"].append(call)
+            state["unstarted"].append((job, call))
+        elif what == "started":
+            name, _, delay = data
+            state["calls"].append(name)
+            state["started"][name] = clock()
+            state["delays"][name] = delay
+            state["tasks"][name] = current_task()
+        elif what == "finished":
+            name, _, box = data
+            state["finished"][name] = clock()
+            # A job that "finished" before its delay passed did not really wait: the clock was faked.
+            waited = state["finished"][name] - state["started"].get(name, 0.0)
+            state["tampered"] = state["tampered"] or waited + 1e-6 < state["delays"].get(name, 0.0)
+            box.append(state["values"].get(name, f"{name} done"))
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event != EVENT or inside[0]:
@@ -113,32 +133,15 @@ def install() -> None:
         inside[0] = True
         try:
             if getframe(1).f_code in trusted:
-                _record(current, args[0], args[1])
+                record(args[0], args[1])
         finally:
             inside[0] = False
 
     sys.addaudithook(hook)
 
 
-def _record(current: list[Records], what: str, data: Any) -> None:
-    if what == "begin":
-        current[0] = Records(dict(data))
-        return
-    records = current[0]
-    if what == "evidence":
-        caller, out = data
-        out.append(records.evidence(caller))
-    elif what == "created":
-        name, delay, site, job = data
-        call = {"call": f"worker({name!r}, {delay!r})", "source": site}
-        records.created.append(call)
-        records.unstarted.append((job, call))
-    elif what == "started":
-        name, task, _ = data
-        records.calls.append(name)
-        records.started[name] = records.clock()
-        records.tasks[name] = task
-    elif what == "finished":
-        name, _, box = data
-        records.finished[name] = records.clock()
-        box.append(records.values.get(name, f"{name} done"))
+def _fresh(values: dict[str, Any], origin: float) -> dict[str, Any]:
+    return {
+        "values": values, "origin": origin, "last": 0.0, "tampered": False, "created": [], "unstarted": [],
+        "calls": [], "started": {}, "finished": {}, "delays": {}, "tasks": {},
+    }  # fmt: skip
