@@ -16,7 +16,7 @@ import pytest
 
 from grader.checking.blocking import expect_no_blocking
 from grader.checking.feedback import Failure, Mismatch, NotStarted, expect
-from grader.checking.subject import NotFinished, StudentRaised, Stuck, Subject
+from grader.checking.subject import NotFinished, StudentRaised, Stuck, Subject, student_failure
 from grader.checking.timeline import Timeline
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "expect",
     "expect_no_blocking",
     "require",
+    "student_failure",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])

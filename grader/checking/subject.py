@@ -27,6 +27,7 @@ from grader.model import SourceRef
 REPLY_FD = 3
 REPLY_BYTES = 8 << 20  # evidence is small; a flood is the student's, and ends the subject
 STUCK_GRACE_SECONDS = 0.5
+RUNAWAY_SECONDS = 3.0  # real seconds one probe may take; a right answer needs a few milliseconds
 STOP_SECONDS = 2.0
 
 NOT_IMPLEMENTED_HELP = "This part still raises NotImplementedError: replace the TODO with your code."
@@ -71,7 +72,8 @@ class Stuck(Failure):
         source = SourceRef.from_json(where["source"]) if where and where.get("source") else None
         place = f" in {where['function']}() at line {source.line}" if where and source else ""
         super().__init__(
-            f"your code kept running without finishing{place}: the check stopped it after {limit:g} s of real time",
+            f"your code kept running without finishing{place}: stopped after {limit:g} s of real time "
+            "(on the event loop's virtual clock a right answer takes milliseconds)",
             RUNAWAY_HELP,
             source=source,
         )
@@ -96,6 +98,7 @@ class Subject:
         self.unread = b""
         self.limit = 60.0
         self.deadline = float("inf")
+        self.request_deadline = float("inf")
         self.blocking: list[dict[str, Any]] = []  # what the last reply's blocking probe saw
         self.violations: list[str] = []  # what the guard refused, since the judge last took them
         self.ended: str | None = None
@@ -116,12 +119,12 @@ class Subject:
         if "ok" in reply:
             return reply["ok"]
         if "raised" in reply:
-            raise _student_failure(reply["raised"], self.file_name)
+            raise student_failure(reply["raised"], self.file_name)
         if "deadline" in reply:
             deadline = reply["deadline"]
             raise NotFinished(str(deadline.get("what")), float(deadline.get("seconds", 0)), deadline.get("detail") or {})
         if "stuck" in reply:
-            raise Stuck(self.limit, reply["stuck"])
+            raise Stuck(min(self.limit, RUNAWAY_SECONDS), reply["stuck"])
         raise SubjectEnded(f"the process running your code answered what no probe says ({str(reply)[:80]})")
 
     def _exchange(self, probe: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +133,9 @@ class Subject:
         assert self.process is not None and self.process.stdin is not None
         request_id = secrets.token_hex(8)
         # The subject's own alarm goes off first, so it can say where it was before it is killed.
-        limit = max(self.deadline - time.monotonic(), 0.05)
+        # On virtual time a right answer takes milliseconds: seconds of real time are a runaway.
+        limit = max(min(self.deadline - time.monotonic(), RUNAWAY_SECONDS), 0.05)
+        self.request_deadline = time.monotonic() + limit
         request = {"id": request_id, "probe": probe, "args": args, "limit": limit}
         try:
             self.process.stdin.write((json.dumps(request) + "\n").encode())
@@ -138,11 +143,11 @@ class Subject:
         except (BrokenPipeError, OSError):
             raise self._died() from None
         while True:
-            reply = self._read_line(self.deadline + STUCK_GRACE_SECONDS)
-            if reply is None:
-                self.close()
-                return {"stuck": None}
-            if reply.get("id") == request_id or "stuck" in reply:
+            reply = self._read_line(self.request_deadline + STUCK_GRACE_SECONDS)
+            if reply is None or "stuck" in reply:
+                self.close()  # it is ending (or will not end by itself): the next call starts afresh
+                return reply if reply is not None else {"stuck": None}
+            if reply.get("id") == request_id:
                 return reply
 
     def _read_line(self, deadline: float) -> dict[str, Any] | None:
@@ -203,8 +208,12 @@ class Subject:
         self.process = None
 
 
-def _student_failure(raised: dict[str, Any], file_name: str) -> Exception:
-    """The feedback for what the student's code raised: a TODO, an import that failed, or a crash."""
+def student_failure(raised: dict[str, Any], file_name: str = "your file") -> Exception:
+    """What to raise for an exception of the student's code: a TODO, an import that failed, or a crash.
+
+    A probe that keeps the student's exception as evidence (``describe_raised``) lets a
+    check raise this when the exception is not the one it was looking for.
+    """
     error = StudentRaised(raised)
     if error.todo:
         return NotStarted("still raises NotImplementedError: this part is a TODO", NOT_IMPLEMENTED_HELP, source=error.source)

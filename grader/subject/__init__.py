@@ -12,7 +12,7 @@ the sandbox can show the subject this folder alone (see :mod:`grader.runner.subj
 """
 
 from grader.subject.probes import Deadline, plain, probe, within
-from grader.subject.source import exercise_module, source_ref
+from grader.subject.source import describe_raised, exercise_module, source_ref
 from grader.subject import timeline, virtual_time
 
-__all__ = ["Deadline", "exercise_module", "plain", "probe", "source_ref", "timeline", "virtual_time", "within"]
+__all__ = ["Deadline", "describe_raised", "exercise_module", "plain", "probe", "source_ref", "timeline", "virtual_time", "within"]

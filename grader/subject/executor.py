@@ -21,15 +21,13 @@ import json
 import os
 import signal
 import sys
-import traceback
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
+from grader.subject import blocking, guard, probes, source, timeline, virtual_time
+
 REPLY_FD = 3
-TODO = NotImplementedError
-# BaseExceptions that are part of asyncio's normal life, not attempts to stop the run.
-ORDINARY_BASE_EXCEPTIONS = (asyncio.CancelledError, GeneratorExit)
 
 _write = os.write
 _dumps = json.dumps
@@ -37,8 +35,6 @@ _dumps = json.dumps
 
 def main(arguments: list[str]) -> int:
     options = _parse(arguments)
-    from grader.subject import blocking, guard, probes, source, timeline, virtual_time
-
     exercise = Path(options.exercise)
     source.set_exercise(exercise)
     virtual_time.install()
@@ -66,6 +62,7 @@ def _load_probes(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location("asynclings_probes", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look a class's module up here
     spec.loader.exec_module(module)
     return module
 
@@ -73,11 +70,9 @@ def _load_probes(path: Path) -> ModuleType:
 class Executor:
     """Runs the probes the judge asks for, one at a time, and answers each."""
 
-    def __init__(self, probes: ModuleType, violations: list[str]) -> None:
-        from grader.subject import probes as registry
-
-        self.registry = registry.registry
-        self.probes = probes
+    def __init__(self, loaded: ModuleType, violations: list[str]) -> None:
+        self.registry = probes.registry
+        self.loaded = loaded  # the kit's probe file, kept alive with its registrations
         self.violations = violations
         self.request_id: object = None
 
@@ -97,12 +92,10 @@ class Executor:
             self.request_id = None
 
     def run(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        from grader.subject import probes, source
-
         try:
             module = source.exercise_module()
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt at import are student mistakes
-            return {"raised": {**_describe(exc), "during": "import"}}
+            return {"raised": {**source.describe_raised(exc), "during": "import"}}
         if name == "names":
             return {"ok": {n: _kind(getattr(module, n, None), n in vars(module)) for n in args.get("names", [])}}
         function = self.registry.get(name)
@@ -115,13 +108,11 @@ class Executor:
         except probes.Deadline as exc:
             return {"deadline": {"what": exc.what, "seconds": exc.seconds, "detail": exc.detail}}
         except BaseException as exc:  # noqa: BLE001 - whatever the student's code raised is evidence
-            return {"raised": {**_describe(exc), "during": "call"}}
+            return {"raised": {**source.describe_raised(exc), "during": "call"}}
         finally:
             _fresh_event_loop_state()
 
     def answer(self, reply: dict[str, Any]) -> None:
-        from grader.subject import blocking
-
         reply.update(id=self.request_id, blocking=blocking.take(), violations=list(self.violations))
         self.violations.clear()
         try:
@@ -132,8 +123,6 @@ class Executor:
 
     def stuck(self, signum: int, frame: FrameType | None) -> None:
         """The request's time is up: say which of the student's functions was running, then end."""
-        from grader.subject import source
-
         where = None
         while frame is not None:
             if source.in_exercise(frame.f_code):
@@ -173,20 +162,3 @@ def _kind(value: Any, defined: bool) -> str:
     if callable(value):
         return "function"
     return "value"
-
-
-def _describe(exc: BaseException) -> dict[str, Any]:
-    """An exception as the judge needs it: type, Python's own one-line text, the student's line."""
-    from grader.subject import source
-
-    lines = traceback.format_exception_only(type(exc), exc)
-    text = lines[-1].strip() if lines else type(exc).__name__
-    return {
-        "type": type(exc).__name__,
-        "message": source.describe_exception(exc),
-        "python_says": text.replace("Looptime_", "_"),
-        "source": source.student_line(exc.__traceback__),
-        "todo": isinstance(exc, TODO),
-        "fatal": not isinstance(exc, (Exception, *ORDINARY_BASE_EXCEPTIONS)),
-        "name": getattr(exc, "name", None) if isinstance(exc, (NameError, ImportError, AttributeError)) else None,
-    }

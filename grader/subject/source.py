@@ -6,6 +6,7 @@ judge as JSON. Only the file's name is given, never the folder it was copied to.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import linecache
 import sys
@@ -13,6 +14,9 @@ import traceback
 from pathlib import Path
 from types import CodeType, ModuleType, TracebackType
 from typing import Any
+
+# BaseExceptions that are part of asyncio's normal life, not attempts to stop the run.
+ORDINARY_BASE_EXCEPTIONS = (asyncio.CancelledError, GeneratorExit)
 
 _path: Path | None = None
 _file = ""  # str(_path): what the module's code objects name as their file
@@ -68,6 +72,21 @@ def caller_in_exercise() -> dict[str, Any] | None:
             return source_ref(frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return None
+
+
+def describe_raised(exc: BaseException) -> dict[str, Any]:
+    """An exception of the student's code as the judge reads it: type, Python's own text, their line."""
+    lines = traceback.format_exception_only(type(exc), exc)
+    text = lines[-1].strip() if lines else type(exc).__name__
+    return {
+        "type": type(exc).__name__,
+        "message": describe_exception(exc),
+        "python_says": text.replace("Looptime_", "_"),
+        "source": student_line(exc.__traceback__),
+        "todo": isinstance(exc, NotImplementedError),
+        "fatal": not isinstance(exc, (Exception, *ORDINARY_BASE_EXCEPTIONS)),
+        "name": getattr(exc, "name", None) if isinstance(exc, (NameError, ImportError, AttributeError)) else None,
+    }
 
 
 def describe_exception(exc: BaseException) -> str:

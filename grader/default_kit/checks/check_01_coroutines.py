@@ -1,28 +1,16 @@
 """Hidden checks for 01_coroutines: greet really waits, make_job stays lazy, run_job runs a loop.
 
-greet is timed on the check's virtual clock; make_job and run_job get an injected worker
-that records whether, when and on which loop it ran, so a hard-coded result fails.
+greet is timed on the subject's virtual clock; make_job and run_job get an injected worker
+that records whether, when and on which loop it ran, so a hard-coded result fails. The
+probes (probe_01_coroutines.py) only report those facts; every verdict is made here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-from types import ModuleType
 from typing import Any
 
-from grader.checking import (
-    Failure,
-    Mismatch,
-    Timeline,
-    check,
-    expect,
-    require,
-    unawaited_coroutines,
-    virtual_time,
-    within,
-)
-from grader.checking.context import describe_exception, student_line
+from grader.checking import Failure, Mismatch, Subject, Timeline, check, expect, expect_no_blocking, require
+from grader.model import SourceRef
 
 NAMES = ["Ada", "Grace"]
 WAITS = [("Ada", 2.0), ("Grace", 0.5)]
@@ -69,18 +57,25 @@ CLOSE_LOOP_HELP = (
 )
 
 
-def close_if_coroutine(value: Any) -> None:
-    """Close a coroutine the check will not run, so it does not warn 'never awaited'."""
-    if inspect.iscoroutine(value):
-        value.close()
+def shown(value: Any) -> str:
+    """A value the probe sent back, as ``repr`` showed it in the subject."""
+    if isinstance(value, dict) and set(value) == {"repr"}:
+        return str(value["repr"])
+    return repr(value)
 
 
 def duration(timeline: Timeline, name: str) -> float:
     return round(timeline.finished[name] - timeline.started[name], 6)
 
 
+def call_greet(exercise: Subject, name: str, delay: float, deadline: float) -> dict[str, Any]:
+    what = f"greet({name!r}, {delay:g})"
+    evidence: dict[str, Any] = exercise.call("greet", name=name, delay=delay, deadline=deadline, what=what)
+    return evidence
+
+
 @check("loads")
-def check_loads(exercise: ModuleType) -> None:
+def check_loads(exercise: Subject) -> None:
     require(exercise, "greet", "coroutine function")
     # Only "defined" here: an `async def make_job` is the mistake its own check explains.
     require(exercise, "make_job", "defined")
@@ -88,22 +83,19 @@ def check_loads(exercise: ModuleType) -> None:
 
 
 @check("greet_result")
-async def check_greet_result(exercise: ModuleType) -> None:
+def check_greet_result(exercise: Subject) -> None:
     for name in NAMES:
-        call = f"greet({name!r}, 0.5)"
-        result = await within(exercise.greet(name, 0.5), 10, call)
+        result = call_greet(exercise, name, 0.5, 10)["result"]
         if result != f"Hello, {name}!":
-            raise Mismatch(f"Hello, {name}!", result, GREETING_HELP, what=f"{call} to return")
+            raise Mismatch(f"Hello, {name}!", result, GREETING_HELP, what=f"greet({name!r}, 0.5) to return")
 
 
 @check("greet_waits")
-async def check_greet_waits(exercise: ModuleType) -> None:
+def check_greet_waits(exercise: Subject) -> None:
     for name, delay in WAITS:
         call = f"greet({name!r}, {delay:g})"
-        with unawaited_coroutines() as unawaited:
-            start = virtual_time.now()
-            await within(exercise.greet(name, delay), delay * 10 + 1, call)
-            elapsed = round(virtual_time.now() - start, 6)
+        evidence = call_greet(exercise, name, delay, delay * 10 + 1)
+        elapsed, unawaited = evidence["elapsed"], evidence["unawaited"]
         if unawaited:
             late = f", so it returned after {elapsed:g} s of event-loop time instead of {delay:g} s"
             raise Failure(
@@ -118,13 +110,12 @@ async def check_greet_waits(exercise: ModuleType) -> None:
 
 
 @check("greet_non_blocking")
-async def check_greet_non_blocking(exercise: ModuleType) -> None:
+def check_greet_non_blocking(exercise: Subject) -> None:
     calls = " and ".join(f"greet({n!r}, {d:g})" for n, d in TOGETHER)
     longest = max(d for _, d in TOGETHER)
-    start = virtual_time.now()
-    both = asyncio.gather(*(exercise.greet(n, d) for n, d in TOGETHER))
-    await within(both, longest * 10, calls)
-    elapsed = round(virtual_time.now() - start, 6)
+    evidence = exercise.call("greet_together", calls=[list(c) for c in TOGETHER], deadline=longest * 10, what=calls)
+    expect_no_blocking(exercise.blocking)
+    elapsed = evidence["elapsed"]
     expect(
         elapsed == longest,
         f"{calls}, started together, took {elapsed:g} s of event-loop time; "
@@ -134,61 +125,65 @@ async def check_greet_non_blocking(exercise: ModuleType) -> None:
 
 
 @check("make_job_lazy")
-def check_make_job_lazy(exercise: ModuleType, timeline: Timeline) -> None:
-    make_job = require(exercise, "make_job", "function")
-    job = make_job(timeline.worker, JOB_NAME, JOB_DELAY)
-    if timeline.calls:
-        close_if_coroutine(job)
-        state = "run to its end" if timeline.finished else "started"
+def check_make_job_lazy(exercise: Subject) -> None:
+    require(exercise, "make_job", "function")
+    evidence = exercise.call(
+        "make_job",
+        name=JOB_NAME,
+        delay=JOB_DELAY,
+        value=JOB_RESULT,
+        deadline=JOB_DELAY * 10,
+        what="awaiting the coroutine make_job returned",
+    )
+    job = evidence["returned"]
+    if evidence["started_before_return"]:
+        state = "run to its end" if evidence["finished_before_return"] else "started"
         raise Failure(
-            f"when make_job returned, {JOB_CALL} had already {state}; make_job returned {job!r} "
+            f"when make_job returned, {JOB_CALL} had already {state}; make_job returned {shown(job['value'])} "
             "instead of a coroutine that has not started yet",
             MAKE_JOB_RAN_HELP,
         )
-    if not inspect.isawaitable(job):
-        what = "a function, not the coroutine object it makes when called" if callable(job) else repr(job)
+    if not job["awaitable"]:
+        what = "a function, not the coroutine object it makes when called" if job["callable"] else shown(job["value"])
         raise Failure(f"make_job returned {what}, which cannot be awaited to run the worker", MAKE_JOB_RETURN_HELP)
-    # Only now, outside make_job, does the check run the job: the worker must start here.
-    result = asyncio.run(within(job, JOB_DELAY * 10, "awaiting the coroutine make_job returned"))
+    # Only after make_job returned did the probe await the job: the worker must have run then.
+    timeline = Timeline(evidence["timeline"])
     expect(
         timeline.calls == [JOB_NAME] and duration(timeline, JOB_NAME) == JOB_DELAY,
         f"awaiting make_job's coroutine ran {timeline.describe()}; "
         f"expected {JOB_CALL} to run once, for {JOB_DELAY:g} s",
         MAKE_JOB_ARGS_HELP,
     )
-    if result != JOB_RESULT:
-        raise Mismatch(JOB_RESULT, result, MAKE_JOB_ARGS_HELP, what="awaiting make_job's coroutine to give")
+    if evidence["result"] != JOB_RESULT:
+        raise Mismatch(JOB_RESULT, evidence["result"], MAKE_JOB_ARGS_HELP, what="awaiting make_job's coroutine to give")
 
 
-def run_the_job(exercise: ModuleType, timeline: Timeline) -> Any:
-    """Call run_job from synchronous code, as a script would, with the recording worker."""
-    run_job = require(exercise, "run_job", "function")
-    # No current loop, as in a fresh script on Python 3.14+: whatever earlier checks left
-    # behind, asyncio.get_event_loop() here fails the same way every time.
-    asyncio.set_event_loop(None)
-    try:
-        return run_job(timeline.worker, JOB_NAME, JOB_DELAY)
-    except RuntimeError as exc:
-        if "no current event loop" not in str(exc):
-            raise
+def run_the_job(exercise: Subject) -> dict[str, Any]:
+    """Have the subject call run_job from synchronous code, as a script would, with the recording worker."""
+    require(exercise, "run_job", "function")
+    evidence: dict[str, Any] = exercise.call("run_job", name=JOB_NAME, delay=JOB_DELAY, value=JOB_RESULT)
+    no_loop = evidence.get("no_current_loop")
+    if no_loop:
         raise Failure(
-            f"run_job asked for the current event loop before any loop ran: {describe_exception(exc).rstrip('.')}",
+            f"run_job asked for the current event loop before any loop ran: {no_loop['message'].rstrip('.')}",
             GET_EVENT_LOOP_HELP,
-            source=student_line(exc.__traceback__),
-        ) from None
+            source=SourceRef.from_json(no_loop["source"]) if no_loop.get("source") else None,
+        )
+    return evidence
 
 
 @check("run_job_result")
-def check_run_job_result(exercise: ModuleType, timeline: Timeline) -> None:
-    result = run_the_job(exercise, timeline)
-    if inspect.isawaitable(result):
-        close_if_coroutine(result)
+def check_run_job_result(exercise: Subject) -> None:
+    evidence = run_the_job(exercise)
+    returned, timeline = evidence["returned"], Timeline(evidence["timeline"])
+    if returned["awaitable"]:
         raise Failure(
-            f"run_job returned a {type(result).__name__} object instead of the worker's result: "
+            f"run_job returned a {returned['type']} object instead of the worker's result: "
             "nothing ran it, so the worker never started",
             RUN_RETURNED_CORO_HELP,
         )
-    expect(bool(timeline.calls), f"the worker was never called: run_job returned {result!r} by itself", CALL_WORKER_HELP)
+    result = returned["value"]
+    expect(bool(timeline.calls), f"the worker was never called: run_job returned {shown(result)} by itself", CALL_WORKER_HELP)
     expect(
         timeline.calls == [JOB_NAME],
         f"the worker ran for jobs {timeline.calls}; run_job should run {JOB_CALL} exactly once",
@@ -204,24 +199,22 @@ def check_run_job_result(exercise: ModuleType, timeline: Timeline) -> None:
 
 
 @check("run_job_loop")
-def check_run_job_loop(exercise: ModuleType, timeline: Timeline) -> None:
-    run_the_job(exercise, timeline)
-    task = timeline.tasks.get(JOB_NAME)
-    loop = task.get_loop() if task is not None else None
+def check_run_job_loop(exercise: Subject) -> None:
+    evidence = run_the_job(exercise)
+    timeline = Timeline(evidence["timeline"])
     expect(
-        loop is not None and virtual_time.record_for(loop) is not None,
+        evidence["ran_on_created_loop"],
         "the worker ran on an event loop that already existed before run_job was called",
         FRESH_LOOP_HELP,
     )
-    created = len(virtual_time.created_loops())
+    created = evidence["loops_created"]
     expect(
         created == 1,
         f"run_job created {created} event loops; one asyncio.run call creates exactly one",
         RUN_ONCE_HELP,
     )
-    assert loop is not None
     expect(
-        loop.is_closed(),
+        evidence["loop_closed"],
         f"the event loop that ran the worker ({timeline.describe()}) was still open after run_job returned",
         CLOSE_LOOP_HELP,
     )

@@ -1,27 +1,18 @@
-"""Hidden checks for 02_event_loop: the injected job records the loop that ran it.
+"""Hidden checks for 02_event_loop: the probe's job records the loop that ran it.
 
-The checks count the loops the student's call created (``virtual_time.created_loops``),
-prove that the job ran to its end on that loop and that the loop was closed afterwards,
-also when the job raises. Calls to ``asyncio.get_event_loop``, ``asyncio.run`` and
-``asyncio.set_event_loop`` from the student's file are recorded while it runs: a
-deprecation warning would prove nothing, since Python 3.11 stays silent.
+Loops cannot cross into the judge, so the probe (in the subject) establishes the facts:
+how many loops the student's call created, whether the job ran to its end on one of
+them, how many loops were still open afterwards (also when the job raises), and which
+of ``asyncio.get_event_loop``, ``asyncio.run`` and ``asyncio.set_event_loop`` the
+student's file called. This file decides what those facts mean.
 """
 
 from __future__ import annotations
 
-import asyncio
-import asyncio.events
-import asyncio.runners
-import contextlib
-import dataclasses
 import math
-import sys
-from collections.abc import Callable, Iterator
-from types import ModuleType
 from typing import Any
 
-from grader.checking import Failure, Mismatch, check, expect, require, source_ref, virtual_time, within
-from grader.checking.context import describe_exception, in_exercise
+from grader.checking import Failure, Mismatch, Subject, check, expect, require, student_failure
 from grader.model import SourceRef
 
 RESULT = "job done"
@@ -73,225 +64,130 @@ ABSOLUTE_TIME_HELP = "loop.time() is a point in time, not a duration: read it be
 MEASURE_HELP = "Read loop.time() just before `await job()` and again just after, and return the difference."
 
 
-class JobFailed(Exception):
-    """The error the failing job raises; the student's code must let it through unchanged."""
+class Shown:
+    """A value the subject could only send as its repr, shown as Python would show it."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        value = self.value
+        return str(value["repr"]) if isinstance(value, dict) and set(value) == {"repr"} else repr(value)
 
 
-class Job:
-    """The job the checks hand out: records the loop it ran on, sleeps, then returns or raises."""
-
-    def __init__(self, delay: float = DELAY, error: Exception | None = None) -> None:
-        self.delay = delay
-        self.error = error
-        self.loops: list[asyncio.AbstractEventLoop] = []  # strong refs: an unclosed loop stays observable
-        self.finished = 0
-
-    async def job(self) -> str:
-        self.loops.append(asyncio.get_running_loop())
-        await asyncio.sleep(self.delay)
-        self.finished += 1
-        if self.error is not None:
-            raise self.error
-        return RESULT
-
-
-@dataclasses.dataclass
-class Calls:
-    """What the student's file called directly while it ran."""
-
-    get_event_loop: list[SourceRef] = dataclasses.field(default_factory=list)
-    asyncio_run: list[SourceRef] = dataclasses.field(default_factory=list)
-    set_event_loop: list[asyncio.AbstractEventLoop | None] = dataclasses.field(default_factory=list)
-
-    @property
-    def left_current(self) -> bool:
-        """The student set a loop as the current one and never set it back to None."""
-        return bool(self.set_event_loop) and self.set_event_loop[-1] is not None
-
-
-@dataclasses.dataclass
 class Observed:
-    """One synchronous call of the student's function, and what it left behind."""
+    """One synchronous call of the student's function with the probe's job, as the subject saw it."""
 
-    calls: Calls
-    result: Any = None
-    error: Exception | None = None
-    created: list[asyncio.AbstractEventLoop] = dataclasses.field(default_factory=list)
-    open_loops: list[asyncio.AbstractEventLoop] = dataclasses.field(default_factory=list)
+    def __init__(self, exercise: Subject, function: str, error: str | None = None) -> None:
+        self.function = function
+        evidence = exercise.call("run_job", function=function, delay=DELAY, result=RESULT, error=error)
+        self.result: Any = evidence["result"]
+        self.raised: dict[str, Any] | None = evidence["raised"]
+        self.calls: dict[str, Any] = evidence["calls"]
+        self.loops_created = int(evidence["loops_created"])
+        self.job_started = bool(evidence["job_started"])
+        self.ran_on_created_loop = bool(evidence["ran_on_created_loop"])
+        self.job_finished = int(evidence["job_finished"])
+        self.loops_left_open = int(evidence["loops_left_open"])
 
-
-def _from_exercise() -> SourceRef | None:
-    """The student's line, when the caller of the recorded function is the exercise file itself."""
-    frame = sys._getframe(2)
-    if in_exercise(frame.f_code):
-        return source_ref(frame.f_lineno)
-    return None
-
-
-@contextlib.contextmanager
-def recording(calls: Calls) -> Iterator[None]:
-    """Record the student's direct calls to the loop APIs, delegating to the real ones."""
-    real_get, real_set, real_run = asyncio.get_event_loop, asyncio.set_event_loop, asyncio.run
-
-    def get_event_loop() -> asyncio.AbstractEventLoop:
-        where = _from_exercise()
-        if where:
-            calls.get_event_loop.append(where)
-        return real_get()
-
-    def set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
-        if _from_exercise():
-            calls.set_event_loop.append(loop)
-        real_set(loop)
-
-    def run(main: Any, **kwargs: Any) -> Any:
-        where = _from_exercise()
-        if where:
-            calls.asyncio_run.append(where)
-        return real_run(main, **kwargs)
-
-    patches: list[tuple[ModuleType, str, Callable[..., Any]]] = [
-        (asyncio, "get_event_loop", get_event_loop),
-        (asyncio.events, "get_event_loop", get_event_loop),
-        (asyncio, "set_event_loop", set_event_loop),
-        (asyncio.events, "set_event_loop", set_event_loop),
-        (asyncio, "run", run),
-        (asyncio.runners, "run", run),
-    ]
-    saved = [(module, name, getattr(module, name)) for module, name, _ in patches]
-    for module, name, replacement in patches:
-        setattr(module, name, replacement)
-    try:
-        yield
-    finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
-
-
-def observe(function: Callable[[Any], Any], job: Job) -> Observed:
-    """Call ``function(job.job)`` (sync), note the loops it created and which stayed open, then tidy up."""
-    before = len(virtual_time.created_loops())
-    seen = Observed(Calls())
-    with recording(seen.calls):
-        try:
-            seen.result = function(job.job)
-        except Exception as exc:  # noqa: BLE001 - judged by the check, re-raised when unexpected
-            seen.error = exc
-    # The job holds strong references to its loops, so an unclosed one cannot vanish unseen.
-    seen.created = [r.loop for r in virtual_time.created_loops()[before:] if r.loop is not None]
-    touched = seen.created + [loop for loop in job.loops if loop not in seen.created]
-    seen.open_loops = [loop for loop in touched if not loop.is_closed()]
-    # Leave no trace for the next check: no loop set as current, no loop left open.
-    if seen.calls.get_event_loop or seen.calls.left_current:
-        asyncio.set_event_loop(None)
-    for loop in seen.open_loops:
-        if not loop.is_running():
-            loop.close()
-    return seen
-
-
-def expect_no_get_event_loop(seen: Calls, function: str) -> None:
-    if seen.get_event_loop:
-        where = seen.get_event_loop[0]
-        raise Failure(
-            f"{function} called asyncio.get_event_loop() (line {where.line}) with no event loop running",
-            GET_EVENT_LOOP_HELP,
-            source=where,
-        )
-
-
-def expect_job_ran(seen: Observed, job: Job, function: str) -> None:
-    """The job really ran to its end, on a loop this very call created."""
-    if not job.loops:
-        if seen.error is None:
-            raise Failure(f"{function} returned {seen.result!r} without ever running the job it was given", NEVER_RAN_HELP)
-        if isinstance(seen.error, (TypeError, ValueError)) and "coroutine" in str(seen.error):
+    def expect_no_get_event_loop(self) -> None:
+        if self.calls["get_event_loop"]:
+            where = SourceRef.from_json(self.calls["get_event_loop"][0])
             raise Failure(
-                f"{function} never ran the job: it handed over the function `job` where a coroutine was expected "
-                f"({type(seen.error).__name__})",
-                CALL_JOB_HELP,
+                f"{self.function} called asyncio.get_event_loop() (line {where.line}) with no event loop running",
+                GET_EVENT_LOOP_HELP,
+                source=where,
             )
-        raise seen.error  # a crash before the job ran (or the stub's TODO): reported with the student's line
-    expect(
-        any(loop is job.loops[0] for loop in seen.created),
-        f"the job ran on a loop that {function} did not create",
-        ONE_LOOP_HELP,
-    )
-    if seen.error is None or isinstance(seen.error, JobFailed):
+
+    def expect_job_ran(self) -> None:
+        """The job really ran to its end, on a loop this very call created."""
+        raised = self.raised
+        if not self.job_started:
+            if raised is None:
+                raise Failure(
+                    f"{self.function} returned {Shown(self.result)!r} without ever running the job it was given",
+                    NEVER_RAN_HELP,
+                )
+            if raised["type"] in ("TypeError", "ValueError") and "coroutine" in raised["python_says"]:
+                raise Failure(
+                    f"{self.function} never ran the job: it handed over the function `job` where a coroutine was "
+                    f"expected ({raised['type']})",
+                    CALL_JOB_HELP,
+                )
+            raise student_failure(raised)  # a crash before the job ran (or the stub's TODO): reported with the student's line
+        expect(self.ran_on_created_loop, f"the job ran on a loop that {self.function} did not create", ONE_LOOP_HELP)
+        if raised is None or raised["is_job_error"]:
+            expect(self.job_finished == 1, f"the job started but never finished its {DELAY:g} s sleep", UNFINISHED_HELP)
+
+    def expect_returned_result(self) -> None:
+        if self.raised is not None:
+            raise student_failure(self.raised)
+        if self.result != RESULT:
+            raise Mismatch(RESULT, Shown(self.result), RESULT_HELP, what="the job's result")
+
+    def expect_closed(self, when: str, help: str) -> None:
         expect(
-            job.finished == 1,
-            f"the job started but never finished its {job.delay:g} s sleep",
-            UNFINISHED_HELP,
+            self.loops_left_open == 0,
+            f"{when}, the loop that ran the job was still open (loop.is_closed() was False)",
+            help,
         )
 
 
-def run_manual(exercise: ModuleType, job: Job) -> Observed:
+def run_manual(exercise: Subject, error: str | None = None) -> Observed:
     """Call run_on_new_loop and check it is the manual way: one new loop, no shortcuts."""
-    seen = observe(exercise.run_on_new_loop, job)
-    expect_no_get_event_loop(seen.calls, "run_on_new_loop")
-    if seen.calls.asyncio_run:
-        where = seen.calls.asyncio_run[0]
+    seen = Observed(exercise, "run_on_new_loop", error)
+    seen.expect_no_get_event_loop()
+    if seen.calls["asyncio_run"]:
+        where = SourceRef.from_json(seen.calls["asyncio_run"][0])
         raise Failure(
             f"run_on_new_loop called asyncio.run() (line {where.line}) instead of driving a loop itself",
             MANUAL_LOOP_HELP,
             source=where,
         )
-    expect_job_ran(seen, job, "run_on_new_loop")
+    seen.expect_job_ran()
     return seen
 
 
-def expect_closed(seen: Observed, when: str, help: str) -> None:
-    expect(
-        not seen.open_loops,
-        f"{when}, the loop that ran the job was still open (loop.is_closed() was False)",
-        help,
-    )
-
-
 @check("loads")
-def check_loads(exercise: ModuleType) -> None:
+def check_loads(exercise: Subject) -> None:
     require(exercise, "run_with_asyncio_run", "function")
     require(exercise, "run_on_new_loop", "function")
     require(exercise, "measure_loop_time", "coroutine function")
 
 
 @check("asyncio_run")
-def check_asyncio_run(exercise: ModuleType) -> None:
-    job = Job()
-    seen = observe(exercise.run_with_asyncio_run, job)
-    expect_no_get_event_loop(seen.calls, "run_with_asyncio_run")
-    expect_job_ran(seen, job, "run_with_asyncio_run")
-    if seen.error is not None:
-        raise seen.error
-    expect(bool(seen.calls.asyncio_run), "run_with_asyncio_run never called asyncio.run()", USE_ASYNCIO_RUN_HELP)
-    if seen.result != RESULT:
-        raise Mismatch(RESULT, seen.result, RESULT_HELP, what="the job's result")
-    expect_closed(seen, "after run_with_asyncio_run returned", CLOSE_HELP)
+def check_asyncio_run(exercise: Subject) -> None:
+    seen = Observed(exercise, "run_with_asyncio_run")
+    seen.expect_no_get_event_loop()
+    seen.expect_job_ran()
+    if seen.raised is not None:
+        raise student_failure(seen.raised)
+    expect(bool(seen.calls["asyncio_run"]), "run_with_asyncio_run never called asyncio.run()", USE_ASYNCIO_RUN_HELP)
+    seen.expect_returned_result()
+    seen.expect_closed("after run_with_asyncio_run returned", CLOSE_HELP)
 
 
 @check("new_loop_runs")
-def check_new_loop_runs(exercise: ModuleType) -> None:
-    job = Job()
-    seen = run_manual(exercise, job)
-    if seen.error is not None:
-        raise seen.error
+def check_new_loop_runs(exercise: Subject) -> None:
+    seen = run_manual(exercise)
+    if seen.raised is not None:
+        raise student_failure(seen.raised)
     expect(
-        len(seen.created) == 1,
-        f"run_on_new_loop created {len(seen.created)} event loops; expected exactly one",
+        seen.loops_created == 1,
+        f"run_on_new_loop created {seen.loops_created} event loops; expected exactly one",
         ONE_LOOP_HELP,
     )
-    if seen.result != RESULT:
-        raise Mismatch(RESULT, seen.result, RESULT_HELP, what="the job's result")
+    seen.expect_returned_result()
 
 
 @check("new_loop_closed")
-def check_new_loop_closed(exercise: ModuleType) -> None:
-    seen = run_manual(exercise, Job())
-    if seen.error is not None:
-        raise seen.error
-    expect_closed(seen, "after run_on_new_loop returned", CLOSE_HELP)
+def check_new_loop_closed(exercise: Subject) -> None:
+    seen = run_manual(exercise)
+    if seen.raised is not None:
+        raise student_failure(seen.raised)
+    seen.expect_closed("after run_on_new_loop returned", CLOSE_HELP)
     expect(
-        not seen.calls.left_current,
+        not seen.calls["left_current"],
         "after run_on_new_loop returned, its closed loop was still set as the current event loop "
         "(asyncio.set_event_loop(loop) was never undone)",
         LEFT_CURRENT_HELP,
@@ -299,49 +195,45 @@ def check_new_loop_closed(exercise: ModuleType) -> None:
 
 
 @check("new_loop_closed_on_error")
-def check_new_loop_closed_on_error(exercise: ModuleType) -> None:
-    error = JobFailed("the job failed on purpose")
-    seen = run_manual(exercise, Job(error=error))
-    if seen.error is None:
+def check_new_loop_closed_on_error(exercise: Subject) -> None:
+    seen = run_manual(exercise, error="the job failed on purpose")
+    raised = seen.raised
+    if raised is None:
         raise Failure(
-            f"the job raised JobFailed, but run_on_new_loop returned {seen.result!r} instead of letting it through",
+            f"the job raised JobFailed, but run_on_new_loop returned {Shown(seen.result)!r} instead of letting it through",
             PROPAGATE_HELP,
         )
-    if seen.error is not error:
-        if error in (seen.error.__cause__, seen.error.__context__):
+    if not raised["is_job_error"]:
+        if raised["wraps_job_error"]:
             raise Failure(
-                f"the job raised JobFailed, but run_on_new_loop raised {describe_exception(seen.error)} instead",
+                f"the job raised JobFailed, but run_on_new_loop raised {raised['message']} instead",
                 PROPAGATE_HELP,
             )
-        raise seen.error
-    expect_closed(seen, "after the job raised JobFailed", CLOSE_IN_FINALLY_HELP)
+        raise student_failure(raised)
+    seen.expect_closed("after the job raised JobFailed", CLOSE_IN_FINALLY_HELP)
 
 
 @check("loop_time")
-async def check_loop_time(exercise: ModuleType) -> None:
-    loop = asyncio.get_running_loop()
-    await asyncio.sleep(HEAD_START)
+def check_loop_time(exercise: Subject) -> None:
     for delay in MEASURED:
-        job = Job(delay)
-        calls = Calls()
-        with recording(calls):
-            measured = await within(exercise.measure_loop_time(job.job), delay * 10 + 10, "measure_loop_time(job)")
-        if calls.get_event_loop:
-            where = calls.get_event_loop[0]
+        evidence = exercise.call("measure", delay=delay, head_start=HEAD_START)
+        if evidence["calls"]["get_event_loop"]:
+            where = SourceRef.from_json(evidence["calls"]["get_event_loop"][0])
             raise Failure(
                 f"measure_loop_time called asyncio.get_event_loop() (line {where.line}); "
                 "inside a coroutine, get_running_loop() is the API that never creates a loop",
                 GET_EVENT_LOOP_HELP,
                 source=where,
             )
-        expect(bool(job.loops) and job.finished == 1, "measure_loop_time never awaited the job it was given", NEVER_RAN_HELP)
+        expect(evidence["job_ran"], "measure_loop_time never awaited the job it was given", NEVER_RAN_HELP)
+        measured, clock = evidence["measured"], float(evidence["clock"])
         if not isinstance(measured, (int, float)) or isinstance(measured, bool):
-            raise Mismatch(delay, measured, MEASURE_HELP, what="seconds of loop time")
+            raise Mismatch(delay, Shown(measured), MEASURE_HELP, what="seconds of loop time")
         if math.isclose(measured, delay, abs_tol=1e-3):
             continue
         rationale = f"the job took {delay:g} s of event-loop time, but measure_loop_time returned {measured:.4g}"
         if abs(measured) < 0.1:
             raise Failure(rationale, WALL_CLOCK_HELP)
-        if math.isclose(measured, loop.time(), abs_tol=1e-3):
-            raise Failure(rationale + f" (the loop's clock itself, loop.time() = {loop.time():g})", ABSOLUTE_TIME_HELP)
+        if math.isclose(measured, clock, abs_tol=1e-3):
+            raise Failure(rationale + f" (the loop's clock itself, loop.time() = {clock:g})", ABSOLUTE_TIME_HELP)
         raise Failure(rationale, MEASURE_HELP)
