@@ -1,15 +1,18 @@
-"""Hidden checks for 04_monitoring: injected workers and callbacks record when, and where, they ran."""
+"""Hidden checks for 04_monitoring: injected workers and callbacks record when, and where, they ran.
+
+The probes (in the subject) call the student's functions and report facts: the
+timeline of the jobs, whether a job ran inside the caller's own task, and for each call
+of ``on_done`` its value (or the task it was handed), when it came and whether it ran
+inside a task. This file decides what those facts mean.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Callable
-from types import ModuleType
 from typing import Any, NamedTuple
 
-from grader.checking import Failure, Mismatch, Timeline, check, expect, require, within
-from grader.checking.context import student_line
+from grader.checking import Failure, Mismatch, Subject, Timeline, check, expect, require, student_failure
+from grader.model import SourceRef
 
 JOBS = [("A", 3.0), ("B", 1.0), ("C", 2.0)]
 NAMES = [name for name, _ in JOBS]
@@ -62,92 +65,78 @@ ONE_AT_A_TIME_HELP = (
 )
 
 
+def values_for(names: list[str]) -> dict[str, str]:
+    """What each job's worker returns: ``'<name> done'``, as the exercise's own demo job does."""
+    return {name: f"{name} done" for name in names}
+
+
 class Call(NamedTuple):
-    """One call of the check's on_done: the value, the task it ran in, and when."""
+    """One call of on_done in the subject: its value (or the task it got), when, and whether inside a task."""
 
     value: Any
-    task: asyncio.Task[Any] | None
+    task: dict[str, Any] | None
+    in_task: bool
     at: float
-
-
-def recorder(timeline: Timeline) -> tuple[list[Call], Callable[[Any], None]]:
-    """An on_done that remembers each call; inside a real done callback current_task() is None."""
-    calls: list[Call] = []
-
-    def on_done(value: Any) -> None:
-        calls.append(Call(value, asyncio.current_task(), timeline.clock()))
-
-    return calls, on_done
-
-
-async def settle() -> None:
-    """Let callbacks already scheduled with call_soon run before judging."""
-    for _ in range(3):
-        await asyncio.sleep(0)
-
-
-def expect_every_job_ran_once(timeline: Timeline, names: list[str] = NAMES) -> None:
-    expect(bool(timeline.calls), "the worker was never called: no job ran", NEVER_CALLED_HELP)
-    expect(
-        sorted(timeline.calls) == sorted(names),
-        f"the worker ran for jobs {timeline.calls}; expected each of {names} exactly once",
-        NEVER_CALLED_HELP,
-    )
-
-
-def expect_own_task(timeline: Timeline, caller: asyncio.Task[Any] | None) -> None:
-    in_caller = [name for name, task in timeline.tasks.items() if task is caller]
-    expect(
-        not in_caller,
-        f"job {', '.join(map(repr, in_caller))} ran inside the caller's own task, not in a task of its own",
-        NO_TASK_HELP,
-    )
-
-
-async def run(exercise: ModuleType, name: str, timeline: Timeline, *args: Any) -> Any:
-    timeline.begin()
-    function = getattr(exercise, name)
-    return await within(function(timeline.worker, list(JOBS), *args), DEADLINE, f"{name}()")
 
 
 def describe_calls(calls: list[Call]) -> str:
     return ", ".join(f"on_done({c.value!r}) at t={c.at:g} s" for c in calls) or "no call"
 
 
+def expect_every_job_ran_once(timeline: Timeline, names: list[str] = NAMES) -> None:
+    timeline.expect_every_job_awaited()
+    expect(bool(timeline.calls), "the worker was never called: no job ran", NEVER_CALLED_HELP)
+    expect(
+        sorted(timeline.calls) == sorted(names),
+        f"the worker ran for jobs {timeline.calls}; expected each of {names} exactly once",
+        NEVER_CALLED_HELP,
+    )
+    timeline.expect_clock_kept_forward()
+
+
 @check("loads")
-def check_loads(exercise: ModuleType) -> None:
+def check_loads(exercise: Subject) -> None:
     require(exercise, "poll_task", "coroutine function")
     require(exercise, "run_with_callback", "coroutine function")
     require(exercise, "in_completion_order", "coroutine function")
 
 
 @check("poll_task")
-async def check_poll_task(exercise: ModuleType, timeline: Timeline) -> None:
+def check_poll_task(exercise: Subject) -> None:
     for name, delay, interval in POLL_CASES:
-        await check_one_poll(exercise.poll_task, timeline, name, delay, interval)
-        timeline = Timeline()
+        check_one_poll(exercise, name, delay, interval)
 
 
-async def check_one_poll(poll_task: Any, timeline: Timeline, name: str, delay: float, interval: float) -> None:
+def check_one_poll(exercise: Subject, name: str, delay: float, interval: float) -> None:
     """One job of ``delay`` s checked every ``interval`` s: False at 0, interval, ... until done."""
-    caller = asyncio.current_task()
     call = f"poll_task(worker, {name!r}, {delay:g}, {interval:g})"
-    timeline.begin()
-    try:
-        answer = await within(poll_task(timeline.worker, name, delay, interval), DEADLINE, call)
-    except asyncio.InvalidStateError as exc:
+    evidence = exercise.call(
+        "poll", name=name, delay=delay, interval=interval, values=values_for([name]), deadline=DEADLINE
+    )
+    raised = evidence.get("raised")
+    if raised is not None:
+        if raised["type"] != "InvalidStateError":
+            raise student_failure(raised, exercise.file_name)
         raise Failure(
-            f"in {call}, task.result() raised InvalidStateError at t={timeline.clock():g} s: "
+            f"in {call}, task.result() raised InvalidStateError at t={raised['at']:g} s: "
             f"the job needs {delay:g} s, so its task was not done yet",
             RESULT_TOO_EARLY_HELP,
-            source=student_line(exc.__traceback__),
-        ) from None
-    returned_at = timeline.clock()
+            source=SourceRef.from_json(raised["source"]) if raised.get("source") else None,
+        )
+    timeline = Timeline(evidence["timeline"])
+    returned_at = evidence["returned_at"]
     expect_every_job_ran_once(timeline, [name])
-    expect_own_task(timeline, caller)
+    expect(
+        not timeline.in_caller,
+        f"job {', '.join(map(repr, timeline.in_caller))} ran inside the caller's own task, not in a task of its own",
+        NO_TASK_HELP,
+    )
     expected_count = math.ceil(delay / interval)
     looks = ", ".join(f"{k * interval:g}" for k in range(expected_count))
     expected = (expected_count, f"{name} done")
+    answer = evidence["result"]
+    if evidence["is_tuple"] and isinstance(answer, list):
+        answer = tuple(answer)  # JSON carried it as a list: show the student the tuple they returned
     if not (isinstance(answer, tuple) and len(answer) == 2):
         raise Mismatch(expected, answer, POLL_RESULT_HELP, what=f"{call} to return")
     if answer[1] != expected[1]:
@@ -162,24 +151,37 @@ async def check_one_poll(poll_task: Any, timeline: Timeline, name: str, delay: f
     )
 
 
+class CallbackRun:
+    """One call of run_with_callback in the subject; jobs it left running were then let finish."""
+
+    def __init__(self, exercise: Subject) -> None:
+        evidence = exercise.call(
+            "run_with_callback", jobs=[list(job) for job in JOBS], values=values_for(NAMES), deadline=DEADLINE
+        )
+        self.returned_at = float(evidence["returned_at"])
+        self.calls = [Call(c["value"], c["task"], c["in_task"], c["at"]) for c in evidence["calls"]]
+        self.timeline = Timeline(evidence["timeline"])
+        # The jobs finished by the time the function returned.
+        self.finished = {name for name, at in self.timeline.finished.items() if at <= self.returned_at}
+
+
 @check("callback_results")
-async def check_callback_results(exercise: ModuleType, timeline: Timeline) -> None:
-    calls, on_done = recorder(timeline)
-    await run(exercise, "run_with_callback", timeline, on_done)
-    returned_at, finished = timeline.clock(), set(timeline.finished)
-    await settle()
+def check_callback_results(exercise: Subject) -> None:
+    run = CallbackRun(exercise)
+    timeline, calls = run.timeline, run.calls
     expect_every_job_ran_once(timeline)
     expect(
-        finished == set(NAMES),
-        f"run_with_callback returned at t={returned_at:g} s, when {len(finished)} of the {len(NAMES)} jobs "
+        run.finished == set(NAMES),
+        f"run_with_callback returned at t={run.returned_at:g} s, when {len(run.finished)} of the {len(NAMES)} jobs "
         f"had finished; it should return once they all have, at t={LONGEST:g} s",
         WAIT_HELP,
         timeline=timeline.spans(),
     )
     expect(bool(calls), "on_done was never called", NO_CALLBACK_HELP)
-    tasks = [c.value for c in calls if isinstance(c.value, asyncio.Future)]
+    tasks = [c.task for c in calls if c.task is not None]
     if tasks:
-        shown = f"a finished Task whose result is {tasks[0].result()!r}" if tasks[0].done() else "a Task"
+        first = tasks[0]
+        shown = f"a finished Task whose result is {first['result']!r}" if first["has_result"] else "a Task"
         raise Failure(f"on_done received the task itself ({shown}) instead of its result", PASSED_TASK_HELP)
     values = sorted(c.value for c in calls) if all(isinstance(c.value, str) for c in calls) else [c.value for c in calls]
     if values != sorted(EXPECTED):
@@ -187,23 +189,16 @@ async def check_callback_results(exercise: ModuleType, timeline: Timeline) -> No
 
 
 @check("callback_from_loop")
-async def check_callback_from_loop(exercise: ModuleType, timeline: Timeline) -> None:
-    calls, on_done = recorder(timeline)
-    caller = asyncio.current_task()
-    await run(exercise, "run_with_callback", timeline, on_done)
-    # Judged on its own: let jobs the function forgot to wait for start, finish, and call back.
-    await settle()
-    pending = [task for task in timeline.tasks.values() if task is not None and task is not caller]
-    if pending:
-        await within(asyncio.wait(pending), DEADLINE, "the jobs' tasks")
-    await settle()
+def check_callback_from_loop(exercise: Subject) -> None:
+    run = CallbackRun(exercise)
+    timeline, calls = run.timeline, run.calls
     expect_every_job_ran_once(timeline)
     expect(
         len(calls) == len(JOBS),
         f"on_done was called {len(calls)} times ({describe_calls(calls)}); expected once per job",
         NO_CALLBACK_HELP,
     )
-    by_hand = [c for c in calls if c.task is not None]
+    by_hand = [c for c in calls if c.in_task]
     if by_hand:
         raise Failure(
             f"on_done({by_hand[0].value!r}) ran at t={by_hand[0].at:g} s inside a task "
@@ -222,10 +217,17 @@ async def check_callback_from_loop(exercise: ModuleType, timeline: Timeline) -> 
     )
 
 
+def run_completion(exercise: Subject) -> tuple[Any, float, Timeline]:
+    """``in_completion_order`` called in the subject: its result, when it returned, and the timeline."""
+    evidence = exercise.call(
+        "in_completion_order", jobs=[list(job) for job in JOBS], values=values_for(NAMES), deadline=DEADLINE
+    )
+    return evidence["result"], float(evidence["returned_at"]), Timeline(evidence["timeline"])
+
+
 @check("completion_results")
-async def check_completion_results(exercise: ModuleType, timeline: Timeline) -> None:
-    results = await run(exercise, "in_completion_order", timeline)
-    results = list(results) if isinstance(results, (list, tuple)) else results
+def check_completion_results(exercise: Subject) -> None:
+    results, _, timeline = run_completion(exercise)
     expect_every_job_ran_once(timeline)
     if results != COMPLETION:
         help = INPUT_ORDER_HELP if results == EXPECTED else ""
@@ -233,9 +235,8 @@ async def check_completion_results(exercise: ModuleType, timeline: Timeline) -> 
 
 
 @check("completion_timing")
-async def check_completion_timing(exercise: ModuleType, timeline: Timeline) -> None:
-    await run(exercise, "in_completion_order", timeline)
-    returned_at = timeline.clock()
+def check_completion_timing(exercise: Subject) -> None:
+    _, returned_at, timeline = run_completion(exercise)
     expect_every_job_ran_once(timeline)
     spans = timeline.spans()
     if timeline.sequential():
