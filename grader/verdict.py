@@ -28,6 +28,7 @@ EARLY_EXIT_REASON = "the check process ended early (exit code {code}) before all
 NO_EXIT_REASON = "the check process vanished without a trace"
 VIOLATION_REASON = "refused: the code tried to {what}"
 FATAL_REASON = "the code raised {what} during a check, which stops the checks: the exercise scores 0"
+ENDED_REASON = "the checks stopped: {how}, so the exercise scores 0"
 FORGED_RESULTS = "write results of its own on the grader's result pipe"
 NOT_COUNTED = "not counted: {reason}"
 CHECKS_NOT_LOADED = "the grader could not load this exercise's checks ({reason}); the printed output says why"
@@ -82,10 +83,12 @@ def _violation(outcome: RawOutcome) -> str:
 
 
 def _fatal(outcome: RawOutcome) -> str:
-    """A check in which the code tried to stop the run (SystemExit, KeyboardInterrupt, ...)."""
+    """A check in which the code tried to stop the run (SystemExit, KeyboardInterrupt, an exit, a crash)."""
     for record in outcome.records:
         if record.get("fatal"):
             return FATAL_REASON.format(what=str(record.get("message", "")).removeprefix("your code raised "))
+        if record.get("ended"):
+            return ENDED_REASON.format(how=record.get("message", "the process running your code ended"))
     return ""
 
 

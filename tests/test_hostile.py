@@ -146,7 +146,8 @@ def child_uid(output: str) -> int | None:
     if line is None:
         return None
     seen = json.loads(line[len(UID_LINE) :])
-    assert seen["uid_map"].split()[:1] == ["65534"], seen
+    # Under bwrap the subject has no /proc at all: it cannot read its map, or anyone else's.
+    assert seen["uid_map"].split()[:1] in (["65534"], []), seen
     return int(seen["uid"])
 
 

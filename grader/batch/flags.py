@@ -20,10 +20,11 @@ from pathlib import Path
 from grader.kit import ExerciseSpec, Kit
 from grader.model import ExerciseResult, Report
 from grader.submission import forbidden_import, statements
-from grader.verdict import EARLY_EXIT_REASON, FATAL_REASON, NO_EXIT_REASON, SIGNAL_REASON, TIMEOUT_REASON, VIOLATION_REASON
+from grader.verdict import EARLY_EXIT_REASON, ENDED_REASON, FATAL_REASON, NO_EXIT_REASON, SIGNAL_REASON, TIMEOUT_REASON, VIOLATION_REASON
 
 SANDBOX_REASONS = tuple(
-    reason.split("{")[0] for reason in (VIOLATION_REASON, FATAL_REASON, SIGNAL_REASON, EARLY_EXIT_REASON, NO_EXIT_REASON)
+    reason.split("{")[0]
+    for reason in (VIOLATION_REASON, FATAL_REASON, ENDED_REASON, SIGNAL_REASON, EARLY_EXIT_REASON, NO_EXIT_REASON)
 )
 TIMEOUT_PREFIX = TIMEOUT_REASON.split("{")[0]
 

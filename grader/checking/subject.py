@@ -38,6 +38,8 @@ RUNAWAY_HELP = (
 )
 FATAL_HELP = "Don't exit or raise SystemExit, KeyboardInterrupt or BaseException: the checks need to keep running."
 
+CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
+
 Launcher = Callable[[int], subprocess.Popen[bytes]]
 """Starts a subject with its reply pipe's write end at the given descriptor (moved to 3 in the child)."""
 
@@ -174,12 +176,8 @@ class Subject:
         except subprocess.TimeoutExpired:
             code = None
         self.close()
-        if code is not None and code < 0:
-            how = f"the process running your code was ended by signal {-code}"
-        else:
-            how = f"your code ended the process that runs it (exit code {code})"
-        self.ended = how
-        return SubjectEnded(how)
+        self.ended = describe_end(code)
+        return SubjectEnded(self.ended)
 
     def _start(self) -> None:
         read, write = os.pipe()
@@ -206,6 +204,21 @@ class Subject:
                 pass
         os.close(self.replies)
         self.process = None
+
+
+def describe_end(code: int | None) -> str:
+    """How the subject ended, in words: a crash, a kill, or an exit of the student's own.
+
+    bubblewrap passes on a signal that ended its child as the exit code 128 + the signal.
+    """
+    signal_number = -code if code is not None and code < 0 else code - 128 if code is not None and code > 128 else None
+    if signal_number in CRASH_SIGNALS:
+        return f"the process running your code crashed (signal {signal_number})"
+    if signal_number == signal.SIGXCPU:
+        return f"the process running your code ran out of CPU time (signal {signal_number})"
+    if signal_number is not None:
+        return f"the process running your code was killed by signal {signal_number} (a resource limit, or the code itself)"
+    return f"your code ended the process that runs it (exit code {code})"
 
 
 def student_failure(raised: dict[str, Any], file_name: str = "your file") -> Exception:

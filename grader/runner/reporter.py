@@ -33,6 +33,7 @@ _clock = time.perf_counter
 TIMEOUT_MESSAGE = "did not finish within {limit:g} s of real time: an infinite loop, or code that blocks forever?"
 TIMEOUT_HELP = "Look for a `while True` without an exit, or a wait that nothing ever ends."
 CRASH_HELP = "Your code raised an exception the check did not expect; the line shown is where it came from."
+ENDED_HELP = "Don't exit, kill or crash the process your code runs in: the checks need it to keep running."
 MEMORY_HELP = "The process running your code ran out of its memory limit: look for a list or string that grows without end."
 
 
@@ -126,7 +127,7 @@ class CheckReporter:
                 "judged": not isinstance(exc, NotStarted),
             }
         if isinstance(exc, SubjectEnded):
-            return {"status": "failed", "message": exc.how, "help": FATAL_HELP, "fatal": True}
+            return {"status": "failed", "message": exc.how, "help": ENDED_HELP, "ended": True}
         if isinstance(exc, StudentRaised):
             where = exc.source.to_json() if exc.source else None
             message = f"your code raised {exc.python_says}"

@@ -36,7 +36,7 @@ def subject_command(exercise: Path, probes: Path, bwrap: str | None, hidden: lis
     if bwrap is None:
         roots = list(dict.fromkeys([str(Path(grader.__file__).parent.parent), _looptime_root()]))
         hides = [arg for folder in hidden for arg in ("--hide", str(folder))]
-        return [sys.executable, "-I", "-S", "-u", "-c", _boot(roots), str(exercise), str(probes), *hides]
+        return [sys.executable, "-I", "-S", "-B", "-u", "-c", _boot(roots), str(exercise), str(probes), *hides]
     python = os.path.realpath(sys.executable)
     inside_probes = INSIDE / "probes" / probes.name
     inside_exercise = SUBMISSION / exercise.name
@@ -58,7 +58,7 @@ def subject_command(exercise: Path, probes: Path, bwrap: str | None, hidden: lis
         "--ro-bind", str(exercise), str(inside_exercise),
         "--chdir", str(SUBMISSION),
         "--setenv", "HOME", str(SUBMISSION), "--setenv", "TMPDIR", "/tmp",
-        python, "-I", "-S", "-u", "-c", _boot([str(INSIDE)]), str(inside_exercise), str(inside_probes),
+        python, "-I", "-S", "-B", "-u", "-c", _boot([str(INSIDE)]), str(inside_exercise), str(inside_probes),
     ]  # fmt: skip
     return command
 
