@@ -126,8 +126,9 @@ def _kit_entries(kit: Kit) -> dict[str, tuple[bytes, int]]:
     """The kit's folder without its reference solutions; its checks must be inside it."""
     folder = kit.path.parent
     for exercise in kit.exercises:
-        if not exercise.checks_file.resolve().is_relative_to(folder):
-            raise BundleError(CHECKS_OUTSIDE_KIT.format(checks=exercise.checks_file, folder=folder))
+        for hidden in (exercise.checks_file, exercise.probes_file):
+            if not hidden.resolve().is_relative_to(folder):
+                raise BundleError(CHECKS_OUTSIDE_KIT.format(checks=hidden, folder=folder))
     return _tree_entries(folder, KIT_DIR, exclude=frozenset(e.solution.resolve() for e in kit.exercises))
 
 

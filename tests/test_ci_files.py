@@ -186,7 +186,7 @@ def test_bundle_carries_a_teachers_own_kit(tmp_path: Path) -> None:
     with bundle(tmp_path, "--pip", "asynclings", "--kit", str(kit_file)) as archive:
         names = archive.namelist()
         run = archive.read("run_autograder").decode()
-    assert {"kit/kit.toml", "kit/hidden/check_01_double.py", "kit/stubs/01_double.py"} <= set(names)
+    assert {"kit/kit.toml", "kit/hidden/check_01_double.py", "kit/probes/probe_01_double.py", "kit/stubs/01_double.py"} <= set(names)
     assert "kit/answers/01_double.py" not in names
     assert '--kit "$root/source/kit/kit.toml"' in run
     root = fake_autograder(tmp_path, zipfile.ZipFile(tmp_path / "autograder.zip"), {"01_double.py": ANSWER})
@@ -200,6 +200,7 @@ def test_bundle_refuses_a_kit_whose_checks_live_outside_it(tmp_path: Path) -> No
     (tmp_path / "inner").mkdir()
     (tmp_path / "inner" / "kit.toml").write_text(text, encoding="utf-8")
     shutil.copytree(tmp_path / "hidden", tmp_path / "elsewhere")
+    shutil.copytree(tmp_path / "probes", tmp_path / "inner" / "probes")
     result = CliRunner().invoke(main, ["gradescope-bundle", "-o", str(tmp_path / "x.zip"), "--kit", str(tmp_path / "inner")])
     assert result.exit_code == 2
     assert "is outside the kit's folder" in result.output and "Traceback" not in result.output

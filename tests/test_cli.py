@@ -48,7 +48,7 @@ def test_failed_check_shows_rationale_timeline_and_hint() -> None:
     assert code == 1
     assert "x  run_concurrently runs three jobs concurrently: total = the longest delay  0/6" in output
     assert "finished at t=6.0 s, one after another" in output
-    assert "        A  ##################..................  0->3 s" in output
+    assert "        A  ............##################......  2->5 s" in output
     assert "hint: Did you await each task before creating the next?" in output
     assert output.isascii()
 

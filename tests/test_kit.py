@@ -111,17 +111,29 @@ def test_malformed_kits_are_explained(tmp_path: Path, text: str, message: str) -
     path.write_text(text)
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "check_01_x.py").write_text("")
+    (tmp_path / "probes").mkdir()
+    (tmp_path / "probes" / "probe_01_x.py").write_text("")
     with pytest.raises(KitError, match=re.escape(message)) as caught:
         load_kit(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_kit_without_an_exercises_probe_file_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "kit.toml").write_text(MINIMAL_KIT)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "check_01_x.py").write_text("")
+    with pytest.raises(KitError, match=re.escape(f"the probes file {tmp_path / 'probes' / 'probe_01_x.py'} does not exist")):
+        load_kit(tmp_path / "kit.toml")
 
 
 def test_an_exact_id_is_never_ambiguous(tmp_path: Path) -> None:
     text = MINIMAL_KIT + "[[exercises]]\nid='01_x_more'\ntitle='t'\n[[exercises.checks]]\nid='a'\nname='a'\npoints=1\n"
     (tmp_path / "kit.toml").write_text(text)
     (tmp_path / "c").mkdir()
-    for name in ("check_01_x.py", "check_01_x_more.py"):
-        (tmp_path / "c" / name).write_text("")
+    (tmp_path / "probes").mkdir()
+    for name in ("01_x.py", "01_x_more.py"):
+        (tmp_path / "c" / f"check_{name}").write_text("")
+        (tmp_path / "probes" / f"probe_{name}").write_text("")
     kit = load_kit(tmp_path / "kit.toml")
     assert [e.id for e in kit.select(["01_x"])] == ["01_x"]
     with pytest.raises(KitError, match="'01' is ambiguous"):

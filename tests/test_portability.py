@@ -327,7 +327,7 @@ def test_a_gradebook_another_program_holds_open_is_one_line(tmp_path: Path, monk
 
 
 def test_the_guard_compares_paths_as_case_insensitive_disks_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader.runner import guard
+    from grader.subject import guard
 
     monkeypatch.setattr(sys, "platform", "darwin")
     assert guard._fold("/Kit/SOLUTIONS/03.py") == "/kit/solutions/03.py"

@@ -121,7 +121,7 @@ def test_watch_regrades_on_save_once_per_burst_and_q_quits(terminal: Terminal, f
     save(exercise, SLOW)
     screen = terminal.wait_for(r"grade #2\b")
     assert "✘ 03_concurrency" in screen and "14/20" in screen
-    assert "A  ██████████████████··················  0→3 s" in screen
+    assert "A  ············██████████████████······  2→5 s" in screen
     assert "hint: Did you await each task before creating the next?" in screen
     assert "01_coroutines" not in screen
 

@@ -22,8 +22,9 @@ def _looptime_core() -> types.ModuleType:
     """looptime's loop classes, without its package's ``__init__``, which imports all of pytest.
 
     The subject never runs pytest; importing it would cost four times the subject's start.
+    Where pytest is loaded already (the kit's own tests), looptime is imported as usual.
     """
-    if "looptime" not in sys.modules:
+    if "looptime" not in sys.modules and "_pytest" not in sys.modules:
         spec = importlib.util.find_spec("looptime")
         assert spec is not None and spec.submodule_search_locations is not None
         for name, folder in (("looptime", ""), ("looptime._internal", "_internal")):
