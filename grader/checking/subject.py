@@ -81,6 +81,10 @@ class Stuck(Failure):
         )
 
 
+class KitFault(Exception):
+    """The kit's probe file, not the student, failed: a fault the teacher must fix."""
+
+
 class SubjectEnded(Exception):
     """The process running the student's code ended in the middle of a call."""
 
@@ -127,6 +131,8 @@ class Subject:
             raise NotFinished(str(deadline.get("what")), float(deadline.get("seconds", 0)), deadline.get("detail") or {})
         if "stuck" in reply:
             raise Stuck(min(self.limit, RUNAWAY_SECONDS), reply["stuck"])
+        if "error" in reply:
+            raise KitFault(f"the kit's probe failed: {reply['error']}")
         raise SubjectEnded(f"the process running your code answered what no probe says ({str(reply)[:80]})")
 
     def _exchange(self, probe: str, args: dict[str, Any]) -> dict[str, Any]:

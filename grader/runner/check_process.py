@@ -70,9 +70,9 @@ class CheckProcess:
                 os.write(output_fd, f"the check file failed to import:\n{checks}\n".encode())
                 return CHECKS_BROKEN_EXIT
             reporter = CheckReporter(exercise.checks, make_sender(result_fd, self.job.token))
-            command = subject_command(
-                exercise.exercise_file, exercise.probes_file, self.job.subject_bwrap, list(self.job.forbidden)
-            )
+            # Under bwrap the subject sees none of these at all; in process mode its guard refuses them.
+            hidden = [*self.job.forbidden, exercise.checks_file.parent]
+            command = subject_command(exercise.exercise_file, exercise.probes_file, self.job.subject_bwrap, hidden)
             subject = Subject(launcher(command, exercise.exercise_file.parent, output_fd, self.environment), exercise.exercise_file.name)
             code = self._run(reporter, subject, checks.items)
             reporter.send({"event": "end", "exit_code": code})

@@ -8,18 +8,13 @@ the parent still decides the verdict from what it expected and what arrived (see
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 import time
-import traceback
 from collections.abc import Callable, Generator, Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest.outcomes import OutcomeException
 
 from grader.checking import blocking
 from grader.checking.feedback import Failure, NotStarted

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-READ_VIOLATION = "read the kit's reference solution {name}"
+READ_VIOLATION = "read {name}, one of the kit's hidden files (its reference solutions and checks)"
 WRITE_VIOLATION = "change a file outside its temporary folder: {path}"
 IMPORT_VIOLATION = "import {module}, the kit's own reference solutions or checks"
 FORBIDDEN_MODULES = ("solutions", "grader.default_kit", "grader.checking", "grader.runner", "grader.cli")
