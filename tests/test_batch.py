@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -24,8 +25,10 @@ from grader.batch.archives import ArchiveLimits, ArchiveProblem, extract, safe_n
 from grader.batch.finder import match_exercise
 from grader.batch.flags import code_signature
 from grader.batch.names import EntryName, parse_entry_name
+from grader.batch.record import stable_report
 from grader.cli import main
 from grader.kit import Kit
+from grader.model import ExerciseResult, ExerciseStatus, Report
 
 from .batch_fixtures import AWAIT, IGNORED, LOOPS, REFERENCE, STUB, make_class, write_file, write_tar, write_zip
 from .conftest import ROOT
@@ -149,6 +152,15 @@ def test_a_rerun_reuses_every_result_and_changes_no_byte(graded: dict) -> None:
         assert path.read_bytes() == data, path
         if path.parent.name == "reports":
             assert path.stat().st_mtime_ns == mtime, path
+
+
+def test_where_the_checks_ran_is_masked_in_what_a_record_keeps() -> None:
+    """A kept worker runs each submission in a folder of random name: it must not reach the gradebook."""
+    scratch = f"{tempfile.gettempdir()}/asynclings-worker-4242-k2j3h4/submission-90opj7or/"
+    warning = f"{scratch}01_coroutines.py:14: RuntimeWarning: coroutine 'sleep' was never awaited at 0x7f3a5c2e1b80"
+    result = ExerciseResult("01_coroutines", "Coroutines", ExerciseStatus.FAILED, 0.0, 20.0, [], output=warning)
+    (kept,) = stable_report(Report([result]), "/class/alice", "").exercises
+    assert kept.output == "01_coroutines.py:14: RuntimeWarning: coroutine 'sleep' was never awaited at 0x…"
 
 
 def test_feedback_speaks_to_the_student(graded: dict) -> None:
