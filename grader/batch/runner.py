@@ -3,9 +3,10 @@
 Each submission is graded by :func:`grader.grading.grade_folder` on the worker process its
 thread keeps (:mod:`grader.batch.slots`); a pool of threads here only waits on those. Students
 whose files are identical share one grading, a student whose stored record has the same
-content key is not graded again (unless ``force``), and each record is written the moment
-it is known, so Ctrl-C stops the run and keeps what is done. The gradebook is then
-rebuilt from the records on disk.
+content key is not graded again (unless ``force``), and each record is written whole the
+moment it is known. So a run stopped any way (Ctrl-C, or SIGTERM and SIGHUP, which the
+command line turns into the same interrupt, or SIGKILL) keeps what is done, and the same
+command resumes it. The gradebook is then rebuilt from the records on disk.
 """
 
 from __future__ import annotations
