@@ -102,7 +102,7 @@ class _Pending:
             report=report,
             sources=self.student.sources,
             files=dict(self.located.origins),
-            notes=self.located.problems + self.located.notes,
+            notes=self.located.oversized + self.located.problems + self.located.notes,
             flags=sorted(set(flags)),
             own=own,
         )
@@ -202,6 +202,8 @@ class _Batch:
         flags: list[str] = []
         if located.problems:
             flags.append("archive_rejected")
+        if located.oversized:
+            flags.append("archive_too_large")
         if not located.files:
             flags.append("no_exercise_files")
             located.problems.append(NO_FILES.format(where=", ".join(student.sources)))

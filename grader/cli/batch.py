@@ -18,6 +18,7 @@ from types import FrameType
 import click
 
 from grader.batch import BatchError, BatchOptions, MergeError, merge_outputs, run_batch
+from grader.batch.archives import ArchiveLimits
 from grader.batch.overrides import OverrideError, load_overrides
 from grader.batch.progress import make_progress
 from grader.batch.roster import RosterError, load_roster
@@ -26,7 +27,7 @@ from grader.batch.store import StoreError
 from grader.cli import CannotGrade, kit_option, main, open_kit
 from grader.cli.limits import limit_arguments, limit_options
 from grader.kit import KitError
-from grader.runner.limits import Limits
+from grader.runner.limits import Limits, MiB
 from grader.runner.sandbox import SandboxError, detect, resolve
 
 CANNOT_ACCESS = "cannot read or write {path}: {reason} (on Windows, a file open in another program cannot be replaced)"
@@ -44,6 +45,13 @@ STOPPING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # SIGHUP: not on Windows
 @click.option("--overrides", "overrides_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with student,exercise,points,reason: manual changes, shown in the audit column.")
 @click.option("--shard", metavar="K/N", help="Grade only the K-th of N deterministic parts of the class (merge them with `grade merge`).")
 @click.option("--force", is_flag=True, help="Regrade everyone, even students whose stored result is still current.")
+@click.option(
+    "--archive-budget-mb",
+    type=click.IntRange(min=1),
+    default=ArchiveLimits().student_bytes // MiB,
+    show_default=True,
+    help="MiB that one student's archives may unpack to, archives inside archives included; an upload past it is not graded (flag archive_too_large).",
+)
 @kit_option
 @limit_options
 def batch_command(
@@ -55,6 +63,7 @@ def batch_command(
     overrides_path: Path | None,
     shard: str | None,
     force: bool,
+    archive_budget_mb: int,
     kit_path: Path | None,
     limits: Limits,
 ) -> None:
@@ -82,6 +91,7 @@ def batch_command(
         overrides=overrides,
         shard=part,
         force=force,
+        archive_limits=ArchiveLimits(student_bytes=archive_budget_mb * MiB),
     )
     with interrupting_signals() as received:
         try:
