@@ -32,11 +32,13 @@ from grader.batch.roster import Roster
 from grader.batch.shard import Shard
 from grader.batch.slots import WorkerSlots
 from grader.batch.store import ExerciseColumn, Layout, Manifest, StoreError
+from grader.batch.trust import root_refusal
 from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit, check_files, solution_folders
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report
 from grader.runner import processes
 from grader.runner.limits import Limits
+from grader.runner.sandbox import SandboxError, detect
 from grader.submission import MAX_FILE_BYTES
 
 NO_FILES = "no exercise files found in {where}"
@@ -61,6 +63,7 @@ class BatchOptions:
     shard: Shard | None = None
     force: bool = False
     archive_limits: ArchiveLimits = ArchiveLimits()
+    trust_submissions: bool = False  # run the code even as root without bubblewrap
 
 
 @dataclasses.dataclass
@@ -122,6 +125,12 @@ def run_batch(options: BatchOptions, progress: BatchProgress) -> BatchSummary:
     submissions, outdir = options.submissions.resolve(), options.outdir.resolve()
     if outdir == submissions or outdir in submissions.parents:
         raise BatchError(OUTDIR_CONTAINS_SUBMISSIONS.format(outdir=options.outdir, submissions=options.submissions))
+    try:
+        refusal = None if options.trust_submissions else root_refusal(options.limits.sandbox, detect())
+    except SandboxError as exc:
+        raise BatchError(str(exc)) from None
+    if refusal:
+        raise BatchError(refusal)
     layout = Layout(options.outdir)
     try:
         layout.create()
