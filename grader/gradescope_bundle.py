@@ -34,8 +34,11 @@ CHECKS_OUTSIDE_KIT = "{checks} is outside the kit's folder {folder}: keep the ch
 SETUP_SH = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder image:
-# a virtual environment with the grader in /autograder/venv.
+# bubblewrap, so that each submission's checks run in its sandbox wherever the image
+# allows it, and a virtual environment with the grader in /autograder/venv.
 set -euo pipefail
+apt-get update -q
+apt-get install -y -q bubblewrap
 python=""
 for candidate in python3.14 python3.13 python3.12 python3.11 python3; do
   if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
@@ -44,11 +47,11 @@ for candidate in python3.14 python3.13 python3.12 python3.11 python3; do
   fi
 done
 if [ -z "$python" ]; then
-  apt-get update -q && apt-get install -y -q python3.11 python3.11-venv
+  apt-get install -y -q python3.11 python3.11-venv
   python=python3.11
 fi
 if ! "$python" -m venv /autograder/venv; then
-  apt-get update -q && apt-get install -y -q "$python-venv"
+  apt-get install -y -q "$python-venv"
   "$python" -m venv /autograder/venv
 fi
 /autograder/venv/bin/python -m pip install -q --upgrade pip

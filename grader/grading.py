@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
 from grader.kit import ExerciseSpec, Kit, solution_folders
+from grader.leftovers import owned_folder
 from grader.model import ExerciseResult, Report
 from grader.runner.kept_worker import KeptWorker
 from grader.runner.launcher import Limits, run_checks
@@ -39,7 +39,7 @@ def grade_folder(
     }
     limits = limits or Limits()
     sandbox, protections = resolve(limits.sandbox, detect()), []
-    workdir = worker.scratch() if worker else Path(tempfile.mkdtemp(prefix="asynclings-"))
+    workdir = worker.scratch() if worker else owned_folder("grade")
     try:
         runnable = copy_for_run(prepared, workdir)
         if runnable:

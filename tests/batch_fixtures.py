@@ -184,3 +184,16 @@ def make_class(root: Path) -> dict[str, Expected]:
 
 
 IGNORED = ["HW1_ivan_attempt_2024-05-01-10-00-00.txt", "readme.txt"]
+
+
+def zip_bomb(fan_out: int, levels: int, member_bytes: int = 1 << 20) -> bytes:
+    """A zip of ``fan_out`` zips of … (``levels`` deep) of ``fan_out`` files of zeros, each ``member_bytes``.
+
+    Small on disk, ``fan_out ** levels * member_bytes`` once every level is unpacked. Each
+    member is at most 1 MiB, so no single member looks like a bomb by its ratio, and no
+    single archive declares much: only the student's total gives it away.
+    """
+    data = zip_bytes({f"pad_{i:03d}.py": bytes(member_bytes) for i in range(fan_out)})
+    for level in range(1, levels):
+        data = zip_bytes({f"level{level}_{i:03d}.zip": data for i in range(fan_out)})
+    return data

@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -20,14 +21,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.batch.archives import ArchiveLimits, ArchiveProblem, extract, safe_name
-from grader.batch.finder import match_exercise
-from grader.batch.flags import code_signature
+from grader.batch.archives import ArchiveLimits, ArchiveProblem, Budget, TooLarge, extract, safe_name
+from grader.batch.finder import Student, locate, match_exercise
+from grader.batch.flags import Reference, code_signature
 from grader.batch.names import EntryName, parse_entry_name
+from grader.batch.record import stable_report
 from grader.cli import main
 from grader.kit import Kit
+from grader.model import ExerciseResult, ExerciseStatus, Report
 
-from .batch_fixtures import AWAIT, IGNORED, LOOPS, REFERENCE, STUB, make_class, write_file, write_tar, write_zip
+from .batch_fixtures import AWAIT, FILE, IGNORED, LOOPS, REFERENCE, STUB, make_class, write_file, write_tar, write_zip, zip_bomb, zip_bytes
 from .conftest import ROOT
 
 CLASS_OPTIONS = ["-e", "03", "--timeout", "2"]
@@ -149,6 +152,15 @@ def test_a_rerun_reuses_every_result_and_changes_no_byte(graded: dict) -> None:
         assert path.read_bytes() == data, path
         if path.parent.name == "reports":
             assert path.stat().st_mtime_ns == mtime, path
+
+
+def test_where_the_checks_ran_is_masked_in_what_a_record_keeps() -> None:
+    """A kept worker runs each submission in a folder of random name: it must not reach the gradebook."""
+    scratch = f"{tempfile.gettempdir()}/asynclings-worker-4242-k2j3h4/submission-90opj7or/"
+    warning = f"{scratch}01_coroutines.py:14: RuntimeWarning: coroutine 'sleep' was never awaited at 0x7f3a5c2e1b80"
+    result = ExerciseResult("01_coroutines", "Coroutines", ExerciseStatus.FAILED, 0.0, 20.0, [], output=warning)
+    (kept,) = stable_report(Report([result]), "/class/alice", "").exercises
+    assert kept.output == "01_coroutines.py:14: RuntimeWarning: coroutine 'sleep' was never awaited at 0x…"
 
 
 def test_feedback_speaks_to_the_student(graded: dict) -> None:
@@ -310,19 +322,23 @@ def test_safe_member_names() -> None:
 
 
 @pytest.mark.parametrize(
-    ("limits", "members", "problem"),
+    ("limits", "members", "kind", "problem"),
     [
-        (ArchiveLimits(members=3), {f"{i}.py": b"" for i in range(4)}, "4 members is more than the limit of 3"),
-        (ArchiveLimits(total_bytes=1000), {"a.py": b"x" * 600, "b.py": b"y" * 600}, "unpacks to more than 0 MiB"),
-        (ArchiveLimits(ratio=10, ratio_floor=100), {"a.py": b"\0" * 10_000}, "member 'a.py' expands"),
+        (ArchiveLimits(student_members=3), {f"{i}.py": b"" for i in range(4)}, TooLarge, "past 3 files, counting archives inside archives"),
+        (ArchiveLimits(student_bytes=1000), {"a.py": b"x" * 600, "b.py": b"y" * 600}, TooLarge, "past 0 MiB unpacked"),
+        (ArchiveLimits(total_bytes=1000), {"a.py": b"x" * 600, "b.jpg": b"y" * 600}, ArchiveProblem, "unpacks to more than 0 MiB"),
+        (ArchiveLimits(ratio=10, ratio_floor=100), {"a.py": b"\0" * 10_000}, ArchiveProblem, "member 'a.py' expands"),
     ],
-    ids=["members", "total", "ratio"],
+    ids=["members", "budget", "declared", "ratio"],
 )
-def test_archive_limits(tmp_path: Path, limits: ArchiveLimits, members: dict[str, bytes], problem: str) -> None:
+def test_archive_limits(tmp_path: Path, limits: ArchiveLimits, members: dict[str, bytes], kind: type, problem: str) -> None:
     write_zip(tmp_path / "a.zip", members)
-    with pytest.raises(ArchiveProblem, match=problem):
-        extract(tmp_path / "a.zip", tmp_path / "out", limits)
+    budget = Budget(limits)
+    with pytest.raises(ArchiveProblem, match=problem) as refused:
+        extract(tmp_path / "a.zip", tmp_path / "out", budget)
+    assert type(refused.value) is kind
     assert not (tmp_path / "out").exists()
+    assert budget.mark() == (limits.student_members, limits.student_bytes)  # nothing of it was kept, so nothing is counted
 
 
 def test_a_compressed_tar_is_judged_by_its_whole_ratio(tmp_path: Path) -> None:
@@ -331,6 +347,53 @@ def test_a_compressed_tar_is_judged_by_its_whole_ratio(tmp_path: Path) -> None:
         extract(tmp_path / "bomb.tar.gz", tmp_path / "out")
     write_tar(tmp_path / "ok.tar.gz", {"03_concurrency.py": REFERENCE})
     assert [p.name for p in extract(tmp_path / "ok.tar.gz", tmp_path / "ok")] == ["03_concurrency.py"]
+
+
+def test_a_nested_zip_bomb_stops_at_the_students_budget_and_leaves_nothing(
+    tmp_path: Path, kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """About 11 KiB that unpack to 4 GiB over three levels of zips: the student's archives together stop at 50 MiB."""
+    bomb = tmp_path / "bomber.zip"
+    bomb.write_bytes(zip_bomb(16, 3))
+    write_file(tmp_path / "bomber" / FILE, AWAIT)
+    written: list[int] = []
+    spend = Budget.spend
+    monkeypatch.setattr(Budget, "spend", lambda budget, size: (written.append(size), spend(budget, size)))
+    started = time.monotonic()
+    located = locate(Student("bomber", entries=[tmp_path / "bomber", bomb]), list(kit.exercises), Reference(kit), tmp_path / "scratch")
+    assert time.monotonic() - started < 5
+    assert sum(written) <= (50 << 20) + (64 << 10)  # the chunk that would pass the budget is counted, not written
+    assert located.oversized == [
+        f"bomber.zip: {bomb.stat().st_size >> 10} KiB received, which would take this student's archives past 50 MiB unpacked, "
+        "counting archives inside archives (the limit for one student); nothing in it was graded"
+    ]
+    assert located.problems == [] and located.origins == {"03_concurrency": "bomber/03_concurrency.py"}
+    assert not [p for p in (tmp_path / "scratch").rglob("*") if p.is_file()]
+
+
+def test_members_are_counted_across_nested_archives(tmp_path: Path, kit: Kit) -> None:
+    inner = zip_bytes({f"x{i}.py": b"" for i in range(6)})
+    write_zip(tmp_path / "many.zip", {"a.zip": inner, "b.zip": inner, FILE: AWAIT})
+    limits = ArchiveLimits(student_members=12)  # 3 + 6 fit; the second inner zip's 6 do not
+    located = locate(Student("many", entries=[tmp_path / "many.zip"]), list(kit.exercises), Reference(kit), tmp_path / "scratch", limits)
+    assert located.files == {} and located.problems == []
+    assert located.oversized == [
+        "many.zip: 1 KiB received, which would take this student's archives past 12 files, counting archives inside archives "
+        "(the limit for one student); nothing in it was graded"
+    ]
+
+
+def test_an_archive_over_the_budget_is_flagged_in_every_output(tmp_path: Path) -> None:
+    write_file(tmp_path / "class" / "alice" / FILE, REFERENCE)
+    (tmp_path / "class" / "bomber.zip").write_bytes(zip_bomb(16, 3))
+    out = tmp_path / "out"
+    code, output = grade("batch", tmp_path / "class", "-o", out, *CLASS_OPTIONS, "--archive-budget-mb", "20")
+    assert code == 0, output
+    assert (rows(out)["bomber"]["total"], rows(out)["bomber"]["flags"]) == ("0", "archive_too_large; no_exercise_files")
+    assert students(out)["bomber"]["notes"][0].endswith("past 20 MiB unpacked, counting archives inside archives (the limit for one student); nothing in it was graded")
+    assert "past 20 MiB unpacked" in (out / "feedback" / "bomber.md").read_text(encoding="utf-8")
+    assert '<td class="flags" data-value="archive_too_large no_exercise_files">' in (out / "report.html").read_text(encoding="utf-8")
+    assert not [p for p in (out / "work" / "bomber").rglob("*") if p.is_file()]
 
 
 def test_zip_links_are_refused_and_only_useful_members_written(tmp_path: Path) -> None:

@@ -112,8 +112,19 @@ def test_grade_workflow_never_runs_the_pull_requests_grader() -> None:
     assert head["sparse-checkout"].split() == ["/exercises/"] and head["sparse-checkout-cone-mode"] is False
     assert base["persist-credentials"] is False and head["persist-credentials"] is False
     commands = [step["run"] for step in job["steps"] if "run" in step]
-    assert commands == [f"python -m pip install --quiet --editable ./{base['path']}", f"grade {head['path']}/exercises --format github"]
+    assert commands[1:] == [f"python -m pip install --quiet --editable ./{base['path']}", f"grade {head['path']}/exercises --format github --sandbox bwrap"]
     assert "secrets." not in (WORKFLOWS / "grade.yml").read_text(encoding="utf-8")
+
+
+def test_grade_workflow_grades_inside_bubblewrap() -> None:
+    """bwrap installed (and allowed its user namespace on Ubuntu 24.04) before grading, which refuses to run without it."""
+    (job,) = load_yaml(WORKFLOWS / "grade.yml")["jobs"].values()
+    install = next(step["run"] for step in job["steps"] if "bubblewrap" in step.get("run", ""))
+    lines = [line.strip() for line in install.splitlines()]
+    assert lines[:2] == ["sudo apt-get update -q", "sudo apt-get install -y -q bubblewrap"]
+    assert "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" in lines
+    grading = next(step["run"] for step in job["steps"] if step.get("run", "").startswith("grade "))
+    assert grading.endswith("--sandbox bwrap")
 
 
 def test_tests_workflow_covers_three_systems_and_four_pythons() -> None:
@@ -144,6 +155,8 @@ def test_bundle_holds_executable_scripts_and_the_grader_without_solutions(tmp_pa
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert setup.startswith("#!/usr/bin/env bash\n") and run.startswith("#!/usr/bin/env bash\n")
     assert "/autograder/venv/bin/python -m pip install -q /autograder/source/asynclings\n" in setup
+    assert "\napt-get update -q\napt-get install -y -q bubblewrap\n" in setup  # checks run in its sandbox on Gradescope too
+    assert setup.index("bubblewrap") < setup.index("pip install")
     assert '"$grade" "$submission" --format gradescope --output "$results"\n' in run
     assert 'root="${AUTOGRADER_ROOT:-/autograder}"' in run and run.rstrip().endswith("exit 0")
     assert {"asynclings/pyproject.toml", "asynclings/grader/default_kit/kit.toml", "asynclings/exercises/03_concurrency.py"} <= set(modes)

@@ -2,10 +2,13 @@
 
 An archive is checked as a whole before anything is written: a member that would land
 outside the destination (``../``, an absolute name, a drive letter), a link or device,
-too many members, too many bytes or a suspicious compression ratio rejects the archive
-with an :class:`ArchiveProblem` that says why. Only the members the finder can use are
-written (``.py`` files and nested archives), and every byte written is counted again,
-so a header that lies about sizes cannot fill the disk.
+too many bytes or a suspicious compression ratio rejects the archive with an
+:class:`ArchiveProblem` that says why. Only the members the finder can use are written
+(``.py`` files and nested archives). One :class:`Budget` per student counts the members
+and the bytes of all their archives together, at every nesting level, so archives
+inside archives cannot multiply what one upload puts on disk; passing it raises
+:class:`TooLarge`. Every byte written is counted as it is written, so a header that lies
+about sizes does not help.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ CHUNK = 64 * 1024
 
 UNSAFE_NAME = "member {name!r} would be written outside the archive's folder; the archive was not extracted"
 LINK_MEMBER = "member {name!r} is a link or a special file; the archive was not extracted"
-TOO_MANY = "{count} members is more than the limit of {limit}; the archive was not extracted"
+TOO_MANY = "would take this student's archives past {limit} files, counting archives inside archives (the limit for one student)"
+OVER_BUDGET = "would take this student's archives past {limit} MiB unpacked, counting archives inside archives (the limit for one student)"
 TOO_BIG = "unpacks to more than {limit} MiB (a zip bomb?); the archive was not extracted"
 RATIO = "member {name!r} expands {ratio:.0f} times (a zip bomb?); the archive was not extracted"
 UNREADABLE = "not a readable archive ({reason})"
@@ -36,14 +40,54 @@ class ArchiveProblem(Exception):
     """An archive that was refused or could not be read; the message says why, in one line."""
 
 
+class TooLarge(ArchiveProblem):
+    """The student's archives, all together, hold more than their :class:`Budget` allows."""
+
+
 @dataclasses.dataclass(frozen=True)
 class ArchiveLimits:
-    """What one archive may hold before it is refused as hostile."""
+    """What a student's archives may hold before they are refused."""
 
-    members: int = 10_000
-    total_bytes: int = 256 << 20
+    student_bytes: int = 50 << 20  # written for one student, from all their archives at every level
+    student_members: int = 10_000  # in all of one student's archives together
+    total_bytes: int = 256 << 20  # what one archive may declare, members wanted or not
     ratio: float = 200.0
     ratio_floor: int = 1 << 20  # small members may compress well; only large ones are judged
+
+
+class Budget:
+    """What one student's archives may still hold: members listed and bytes written, all archives together.
+
+    What an archive refused as a whole took is given back (:meth:`mark`, :meth:`reset`),
+    since nothing of it stays on disk.
+    """
+
+    def __init__(self, limits: ArchiveLimits | None = None) -> None:
+        self.limits = limits or ArchiveLimits()
+        self.members = self.limits.student_members
+        self.bytes = self.limits.student_bytes
+
+    def mark(self) -> tuple[int, int]:
+        return self.members, self.bytes
+
+    def reset(self, mark: tuple[int, int]) -> None:
+        self.members, self.bytes = mark
+
+    def count(self, members: int) -> None:
+        if members > self.members:
+            raise TooLarge(TOO_MANY.format(limit=self.limits.student_members))
+        self.members -= members
+
+    def expect(self, size: int) -> None:
+        """Refuse before writing when what the headers declare would already pass the budget."""
+        if size > self.bytes:
+            raise TooLarge(OVER_BUDGET.format(limit=self.limits.student_bytes >> 20))
+
+    def spend(self, size: int) -> None:
+        """Count bytes as they are written: headers can lie."""
+        self.bytes -= size
+        if self.bytes < 0:
+            raise TooLarge(OVER_BUDGET.format(limit=self.limits.student_bytes >> 20))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,29 +112,33 @@ def archive_stem(name: str) -> str:
     return name
 
 
-def extract(archive: Path, destination: Path, limits: ArchiveLimits | None = None) -> list[Path]:
+def extract(archive: Path, destination: Path, budget: Budget | None = None) -> list[Path]:
     """Extract the useful members of ``archive`` into ``destination`` (a folder of its own).
 
-    Returns the files written, sorted. On any problem nothing is left in ``destination``.
+    ``budget`` is the student's, shared by all their archives (default: one for this
+    archive alone). Returns the files written, sorted. On any problem nothing is left in
+    ``destination``, and the budget is as it was.
     """
-    limits = limits or ArchiveLimits()
+    budget = budget or Budget()
+    mark = budget.mark()
     try:
         if archive.name.lower().endswith(".zip"):
-            return _extract_zip(archive, destination, limits)
-        return _extract_tar(archive, destination, limits)
+            return _extract_zip(archive, destination, budget)
+        return _extract_tar(archive, destination, budget)
     except ArchiveProblem:
         shutil.rmtree(destination, ignore_errors=True)
+        budget.reset(mark)
         raise
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, RuntimeError, ValueError) as exc:
         shutil.rmtree(destination, ignore_errors=True)
+        budget.reset(mark)
         raise ArchiveProblem(UNREADABLE.format(reason=_reason(exc))) from None
 
 
-def _extract_zip(archive: Path, destination: Path, limits: ArchiveLimits) -> list[Path]:
+def _extract_zip(archive: Path, destination: Path, budget: Budget) -> list[Path]:
     with zipfile.ZipFile(archive) as bundle:
         members = [_zip_member(info) for info in bundle.infolist()]
-        _vet(members, limits)
-        budget = _Budget(limits.total_bytes)
+        _vet(members, budget)
         written = []
         for info, member in zip(bundle.infolist(), members, strict=True):
             if _wanted(member):
@@ -105,15 +153,14 @@ def _zip_member(info: zipfile.ZipInfo) -> _Member:
     return _Member(info.filename, info.file_size, info.compress_size, not info.is_dir() and not special, info.is_dir())
 
 
-def _extract_tar(archive: Path, destination: Path, limits: ArchiveLimits) -> list[Path]:
+def _extract_tar(archive: Path, destination: Path, budget: Budget) -> list[Path]:
     with tarfile.open(archive, "r:*") as bundle:
-        infos = _tar_members(bundle, limits)
+        infos = _tar_members(bundle, budget)
         # A tar compresses as a whole: each member is judged by the whole archive's ratio.
         total = sum(i.size for i in infos)
         share = archive.stat().st_size / max(total, 1)
         members = [_Member(i.name, i.size, round(i.size * share), i.isfile(), i.isdir()) for i in infos]
-        _vet(members, limits)
-        budget = _Budget(limits.total_bytes)
+        _vet(members, budget)
         written = []
         for info, member in zip(infos, members, strict=True):
             if _wanted(member):
@@ -124,25 +171,26 @@ def _extract_tar(archive: Path, destination: Path, limits: ArchiveLimits) -> lis
     return sorted(written)
 
 
-def _tar_members(bundle: tarfile.TarFile, limits: ArchiveLimits) -> list[tarfile.TarInfo]:
+def _tar_members(bundle: tarfile.TarFile, budget: Budget) -> list[tarfile.TarInfo]:
     """The members, read one by one so that a huge count or size stops before it is all unpacked."""
+    limits = budget.limits
     infos = []
     total = 0
     for info in bundle:
         infos.append(info)
         total += info.size
-        if len(infos) > limits.members:
-            raise ArchiveProblem(TOO_MANY.format(count=f"more than {limits.members}", limit=limits.members))
+        if len(infos) > budget.members:
+            raise TooLarge(TOO_MANY.format(limit=limits.student_members))
         if total > limits.total_bytes:
             raise ArchiveProblem(TOO_BIG.format(limit=limits.total_bytes >> 20))
     return infos
 
 
-def _vet(members: list[_Member], limits: ArchiveLimits) -> None:
+def _vet(members: list[_Member], budget: Budget) -> None:
+    """Refuse the archive before anything is written, for what its headers declare."""
+    limits = budget.limits
     if not members:
         raise ArchiveProblem(EMPTY)
-    if len(members) > limits.members:
-        raise ArchiveProblem(TOO_MANY.format(count=len(members), limit=limits.members))
     total = 0
     for member in members:
         if not safe_name(member.name):
@@ -154,6 +202,8 @@ def _vet(members: list[_Member], limits: ArchiveLimits) -> None:
             raise ArchiveProblem(TOO_BIG.format(limit=limits.total_bytes >> 20))
         if member.size > limits.ratio_floor and member.size > limits.ratio * max(member.packed, 1):
             raise ArchiveProblem(RATIO.format(name=member.name, ratio=member.size / max(member.packed, 1)))
+    budget.count(len(members))
+    budget.expect(sum(member.size for member in members if _wanted(member)))
 
 
 def safe_name(name: str) -> bool:
@@ -168,20 +218,7 @@ def _wanted(member: _Member) -> bool:
     return member.regular and member.name.lower().endswith(WANTED_SUFFIXES)
 
 
-class _Budget:
-    """The bytes an archive may still write: headers can lie, so what is written is counted."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.left = total
-
-    def spend(self, count: int) -> None:
-        self.left -= count
-        if self.left < 0:
-            raise ArchiveProblem(TOO_BIG.format(limit=self.total >> 20))
-
-
-def _write(source: IO[bytes], destination: Path, member: _Member, budget: _Budget) -> Path:
+def _write(source: IO[bytes], destination: Path, member: _Member, budget: Budget) -> Path:
     target = destination.joinpath(*_parts(member.name))
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("wb") as sink:

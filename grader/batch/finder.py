@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
 import os
 import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
 
-from grader.batch.archives import ArchiveLimits, ArchiveProblem, archive_stem, extract, is_archive
+from grader.batch.archives import ArchiveLimits, ArchiveProblem, Budget, TooLarge, archive_stem, extract, is_archive
 from grader.batch.flags import Reference, code_signature
 from grader.batch.names import parse_entry_name
 from grader.batch.roster import Roster
@@ -34,6 +33,7 @@ LOOSE = "(loose files)"
 REFERENCE_COPY = "not graded: {folder} holds copies of the reference solutions"
 ALSO_FOUND = "{file}: graded {chosen}; also found {others}"
 LINK_SKIPPED = "{where}: a link, not followed"
+OVERSIZED = "{upload}: {size} received, which {problem}; nothing in it was graded"
 
 
 @dataclasses.dataclass
@@ -70,12 +70,17 @@ class Candidate:
 
 @dataclasses.dataclass
 class Located:
-    """The files chosen for grading, where each came from, what was noticed, and archives refused."""
+    """The files chosen for grading, where each came from, what was noticed, and archives refused.
+
+    ``oversized`` says which uploads were refused whole for passing the student's archive
+    budget, ``problems`` which archives were refused for anything else.
+    """
 
     files: dict[ExerciseSpec, Path] = dataclasses.field(default_factory=dict)
     origins: dict[str, str] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
     problems: list[str] = dataclasses.field(default_factory=list)
+    oversized: list[str] = dataclasses.field(default_factory=list)
 
 
 def discover(root: Path, roster: Roster | None = None, skip: Path | None = None) -> Discovery:
@@ -119,6 +124,7 @@ def locate(student: Student, specs: list[ExerciseSpec], reference: Reference, sc
         scanner.consider(path, name, path.name, LOOSE)
     located = _choose(scanner.candidates, specs, reference)
     located.problems = scanner.problems
+    located.oversized = scanner.oversized
     located.notes = scanner.notes + located.notes
     return located
 
@@ -150,16 +156,23 @@ def match_exercise(name: str, specs: list[ExerciseSpec]) -> tuple[ExerciseSpec, 
 
 
 class _Scanner:
-    """Walks folders and unpacks archives, collecting candidates, notes and problems."""
+    """Walks folders and unpacks archives, collecting candidates, notes and problems.
+
+    All of a student's archives share one :class:`Budget`. An upload whose archives (it,
+    and those inside it) would pass it is refused whole: what was extracted from it is
+    removed, and nothing found in it is graded.
+    """
 
     def __init__(self, specs: list[ExerciseSpec], scratch: Path, limits: ArchiveLimits) -> None:
         self.specs = specs
         self.scratch = scratch
-        self.limits = limits
-        self.counter = itertools.count(1)
+        self.budget = Budget(limits)
+        self.unpacked = 0  # archives extracted, each into scratch/archive-N
+        self.within = False  # scanning what an archive held
         self.candidates: list[Candidate] = []
         self.notes: list[str] = []
         self.problems: list[str] = []
+        self.oversized: list[str] = []
 
     def scan(self, folder: Path, shown: str, depth: int) -> None:
         for here, folders, files in os.walk(folder):
@@ -179,9 +192,30 @@ class _Scanner:
                     self.consider(path, name, prefix + name, prefix.rstrip("/"))
 
     def unpack(self, archive: Path, shown: str, depth: int) -> None:
-        destination = self.scratch / f"archive-{next(self.counter)}"
+        if self.within:
+            self._unpack(archive, shown, depth)
+            return
+        first, budget = self.unpacked + 1, self.budget.mark()
+        found = (len(self.candidates), len(self.notes), len(self.problems))
+        self.within = True
         try:
-            extract(archive, destination, self.limits)
+            self._unpack(archive, shown, depth)
+        except TooLarge as problem:
+            for number in range(first, self.unpacked + 1):
+                shutil.rmtree(self.scratch / f"archive-{number}", ignore_errors=True)
+            self.budget.reset(budget)
+            del self.candidates[found[0] :], self.notes[found[1] :], self.problems[found[2] :]
+            self.oversized.append(OVERSIZED.format(upload=shown, size=_size(archive.stat().st_size), problem=problem))
+        finally:
+            self.within = False
+
+    def _unpack(self, archive: Path, shown: str, depth: int) -> None:
+        self.unpacked += 1
+        destination = self.scratch / f"archive-{self.unpacked}"
+        try:
+            extract(archive, destination, self.budget)
+        except TooLarge:
+            raise  # refuses the whole upload, in unpack
         except ArchiveProblem as problem:
             self.problems.append(f"{shown}: {problem}")
             return
@@ -222,6 +256,10 @@ def _is_reference(candidate: Candidate, reference: Reference) -> bool:
     if candidate.path.stat().st_size > MAX_FILE_BYTES:
         return False
     return reference.is_solution(candidate.spec, code_signature(candidate.path.read_bytes()))
+
+
+def _size(count: int) -> str:
+    return f"{count / (1 << 20):.1f} MiB" if count >= 1 << 20 else f"{max(count >> 10, 1)} KiB"
 
 
 def _junk(name: str) -> bool:

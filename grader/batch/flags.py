@@ -5,7 +5,8 @@ Flags are short stable strings, ``kind`` or ``kind:detail``:
 comments and blank lines), ``imports_reference:EX`` (it imports the reference solutions
 or the grader), ``shared:EX(a,b)`` (the same code as other students'), ``timeout:EX``,
 ``sandbox:EX`` (the run was refused something, or its process was killed or left early),
-``archive_rejected``, ``no_exercise_files``, ``no_submission``, ``not_on_roster`` and
+``archive_rejected``, ``archive_too_large`` (an upload past the student's archive
+budget, not graded), ``no_exercise_files``, ``no_submission``, ``not_on_roster`` and
 ``grader_error``.
 """
 

@@ -18,6 +18,9 @@ from grader.model import Report
 
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._@+-]")
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,16}\b")
+# Where the checks ran, under the temporary folder: the grader's folder, and in it the
+# folder a kept worker made for this submission (random names both).
+SCRATCH = r"/asynclings-[^/\s]+/(?:submission-[^/\s]+/)?"
 SUBMISSION_FOLDER = "the submission folder"
 
 
@@ -75,5 +78,5 @@ def stable_report(report: Report, folder: str, relative: str) -> Report:
 
 def _scrub(text: str, folder: str) -> str:
     text = text.replace(folder, SUBMISSION_FOLDER)
-    text = re.sub(re.escape(tempfile.gettempdir()) + r"/asynclings-[^/\s]+/", "", text)
+    text = re.sub(re.escape(tempfile.gettempdir()) + SCRATCH, "", text)
     return ADDRESS.sub("0x…", text)

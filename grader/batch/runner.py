@@ -3,9 +3,10 @@
 Each submission is graded by :func:`grader.grading.grade_folder` on the worker process its
 thread keeps (:mod:`grader.batch.slots`); a pool of threads here only waits on those. Students
 whose files are identical share one grading, a student whose stored record has the same
-content key is not graded again (unless ``force``), and each record is written the moment
-it is known, so Ctrl-C stops the run and keeps what is done. The gradebook is then
-rebuilt from the records on disk.
+content key is not graded again (unless ``force``), and each record is written whole the
+moment it is known. So a run stopped any way (Ctrl-C, or SIGTERM and SIGHUP, which the
+command line turns into the same interrupt, or SIGKILL) keeps what is done, and the same
+command resumes it. The gradebook is then rebuilt from the records on disk.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from grader.batch.roster import Roster
 from grader.batch.shard import Shard
 from grader.batch.slots import WorkerSlots
 from grader.batch.store import ExerciseColumn, Layout, Manifest, StoreError
+from grader.batch.trust import root_refusal
 from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit, check_files, solution_folders
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report
 from grader.runner import processes
 from grader.runner.limits import Limits
+from grader.runner.sandbox import SandboxError, detect
 from grader.submission import MAX_FILE_BYTES
 
 NO_FILES = "no exercise files found in {where}"
@@ -60,6 +63,7 @@ class BatchOptions:
     shard: Shard | None = None
     force: bool = False
     archive_limits: ArchiveLimits = ArchiveLimits()
+    trust_submissions: bool = False  # run the code even as root without bubblewrap
 
 
 @dataclasses.dataclass
@@ -101,7 +105,7 @@ class _Pending:
             report=report,
             sources=self.student.sources,
             files=dict(self.located.origins),
-            notes=self.located.problems + self.located.notes,
+            notes=self.located.oversized + self.located.problems + self.located.notes,
             flags=sorted(set(flags)),
             own=own,
         )
@@ -121,6 +125,12 @@ def run_batch(options: BatchOptions, progress: BatchProgress) -> BatchSummary:
     submissions, outdir = options.submissions.resolve(), options.outdir.resolve()
     if outdir == submissions or outdir in submissions.parents:
         raise BatchError(OUTDIR_CONTAINS_SUBMISSIONS.format(outdir=options.outdir, submissions=options.submissions))
+    try:
+        refusal = None if options.trust_submissions else root_refusal(options.limits.sandbox, detect())
+    except SandboxError as exc:
+        raise BatchError(str(exc)) from None
+    if refusal:
+        raise BatchError(refusal)
     layout = Layout(options.outdir)
     try:
         layout.create()
@@ -201,6 +211,8 @@ class _Batch:
         flags: list[str] = []
         if located.problems:
             flags.append("archive_rejected")
+        if located.oversized:
+            flags.append("archive_too_large")
         if not located.files:
             flags.append("no_exercise_files")
             located.problems.append(NO_FILES.format(where=", ".join(student.sources)))

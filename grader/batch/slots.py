@@ -2,14 +2,18 @@
 
 Each thread of the batch's pool grades one submission at a time on its own worker (see
 :mod:`grader.runner.kept_worker`); the workers are stopped, and their folders removed,
-when the batch ends. Without fork there is nothing to keep: every submission starts its own.
+when the batch ends. Each worker's folder is named after this process
+(:func:`grader.leftovers.owned_folder`), so that if the batch is killed the next
+``grade`` removes it. Without fork there is nothing to keep: every submission starts its own.
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
+from grader.leftovers import owned_folder
 from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits
 from grader.runner.sandbox import detect
@@ -32,10 +36,9 @@ class WorkerSlots:
         if not detect().has_fork:
             return
         for _ in range(count):
-            kept = KeptWorker(None, self.check_files, self.limits, self.hidden)
+            kept = self._new()
             kept.start()
             with self._lock:
-                self._workers.append(kept)
                 self._started.append(kept)
 
     def worker(self) -> KeptWorker | None:
@@ -46,15 +49,22 @@ class WorkerSlots:
         if kept is None:
             with self._lock:
                 kept = self._started.pop() if self._started else None
-            if kept is None:
-                kept = KeptWorker(None, self.check_files, self.limits, self.hidden)
-                with self._lock:
-                    self._workers.append(kept)
-            self._local.worker = kept
+            self._local.worker = kept = kept or self._new()
         return kept
 
     def close(self) -> None:
+        """Stop every worker and remove its folder; a worker is forgotten only once it is closed,
+        so a close cut short by an interrupt can be done again."""
         with self._lock:
-            workers, self._workers = self._workers, []
+            workers = list(self._workers)
         for kept in workers:
             kept.close()
+            shutil.rmtree(kept.root, ignore_errors=True)
+            with self._lock:
+                self._workers.remove(kept)
+
+    def _new(self) -> KeptWorker:
+        kept = KeptWorker(owned_folder("worker"), self.check_files, self.limits, self.hidden)
+        with self._lock:
+            self._workers.append(kept)
+        return kept

@@ -15,6 +15,7 @@ import click
 
 from grader.cli.terminal import safe_output
 from grader.kit import Kit, KitError, load_kit
+from grader.leftovers import remove_stale
 
 EXIT_SHORT = 1
 EXIT_CANNOT_GRADE = 2
@@ -95,4 +96,5 @@ def main() -> None:
     Run `grade check --help` for the grading options.
     """
     safe_output()
+    remove_stale()  # what a grader killed earlier left: its temporary folders and cgroups
 

@@ -1,14 +1,24 @@
-"""``grade batch SUBMISSIONS -o OUTDIR`` and ``grade merge OUTDIR... -o OUT``: a whole class at once."""
+"""``grade batch SUBMISSIONS -o OUTDIR`` and ``grade merge OUTDIR... -o OUT``: a whole class at once.
+
+SIGTERM and SIGHUP stop a batch as Ctrl-C does: the workers are killed, what was graded is
+kept, and the command says so in one line and exits with 128 + the signal's number. A
+second signal ends it at once; the next ``grade`` removes what that leaves behind.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import click
 
 from grader.batch import BatchError, BatchOptions, MergeError, merge_outputs, run_batch
+from grader.batch.archives import ArchiveLimits
 from grader.batch.overrides import OverrideError, load_overrides
 from grader.batch.progress import make_progress
 from grader.batch.roster import RosterError, load_roster
@@ -17,12 +27,13 @@ from grader.batch.store import StoreError
 from grader.cli import CannotGrade, kit_option, main, open_kit
 from grader.cli.limits import limit_arguments, limit_options
 from grader.kit import KitError
-from grader.runner.limits import Limits
+from grader.runner.limits import Limits, MiB
 from grader.runner.sandbox import SandboxError, detect, resolve
 
-EXIT_INTERRUPTED = 130
 CANNOT_ACCESS = "cannot read or write {path}: {reason} (on Windows, a file open in another program cannot be replaced)"
-INTERRUPTED = "Interrupted: {done} of {total} students have a result in {outdir}; run the same command again to grade the rest."
+INTERRUPTED = "Interrupted{by}: {done} of {total} students have a result in {outdir}; run the same command again to grade the rest."
+INTERRUPTED_CLOSING = "Interrupted{by} while finishing: the results graded are kept in {outdir}; run the same command again to finish."
+STOPPING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # SIGHUP: not on Windows
 
 
 @main.command("batch")
@@ -34,6 +45,18 @@ INTERRUPTED = "Interrupted: {done} of {total} students have a result in {outdir}
 @click.option("--overrides", "overrides_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with student,exercise,points,reason: manual changes, shown in the audit column.")
 @click.option("--shard", metavar="K/N", help="Grade only the K-th of N deterministic parts of the class (merge them with `grade merge`).")
 @click.option("--force", is_flag=True, help="Regrade everyone, even students whose stored result is still current.")
+@click.option(
+    "--archive-budget-mb",
+    type=click.IntRange(min=1),
+    default=ArchiveLimits().student_bytes // MiB,
+    show_default=True,
+    help="MiB that one student's archives may unpack to, archives inside archives included; an upload past it is not graded (flag archive_too_large).",
+)
+@click.option(
+    "--trust-submissions",
+    is_flag=True,
+    help="UNSAFE: grade as root even without bubblewrap. Only for code you trust (your own test class), never for students'.",
+)
 @kit_option
 @limit_options
 def batch_command(
@@ -45,6 +68,8 @@ def batch_command(
     overrides_path: Path | None,
     shard: str | None,
     force: bool,
+    archive_budget_mb: int,
+    trust_submissions: bool,
     kit_path: Path | None,
     limits: Limits,
 ) -> None:
@@ -72,19 +97,55 @@ def batch_command(
         overrides=overrides,
         shard=part,
         force=force,
+        archive_limits=ArchiveLimits(student_bytes=archive_budget_mb * MiB),
+        trust_submissions=trust_submissions,
     )
-    try:
-        summary = run_batch(options, make_progress(sys.stderr.isatty()))
-    except (BatchError, StoreError) as exc:
-        raise CannotGrade(str(exc)) from None
-    except OSError as exc:  # e.g. on Windows, grades.csv held open by a spreadsheet
-        raise CannotGrade(CANNOT_ACCESS.format(path=exc.filename or outdir, reason=exc.strerror or exc)) from None
+    with interrupting_signals() as received:
+        try:
+            summary = run_batch(options, make_progress(sys.stderr.isatty()))
+        except (BatchError, StoreError) as exc:
+            raise CannotGrade(str(exc)) from None
+        except OSError as exc:  # e.g. on Windows, grades.csv held open by a spreadsheet
+            raise CannotGrade(CANNOT_ACCESS.format(path=exc.filename or outdir, reason=exc.strerror or exc)) from None
+        except KeyboardInterrupt:  # the signal came as the batch was closing its workers or writing the gradebook
+            click.echo(INTERRUPTED_CLOSING.format(by=_by(received), outdir=outdir))
+            sys.exit(_interrupted_exit(received))
     if summary.ignored:
         click.echo(f"Ignored {len(summary.ignored)} entries that belong to no student: {', '.join(summary.ignored)}")
     if summary.interrupted:
-        click.echo(INTERRUPTED.format(done=summary.graded + summary.reused, total=summary.students, outdir=outdir))
-        sys.exit(EXIT_INTERRUPTED)
+        click.echo(INTERRUPTED.format(by=_by(received), done=summary.graded + summary.reused, total=summary.students, outdir=outdir))
+        sys.exit(_interrupted_exit(received))
     click.echo(f"{summary.students} students: {summary.graded} graded, {summary.reused} reused; gradebook in {outdir}")
+
+
+@contextlib.contextmanager
+def interrupting_signals() -> Iterator[list[signal.Signals]]:
+    """Within the block, SIGINT, SIGTERM and SIGHUP interrupt the main thread (``KeyboardInterrupt``);
+    a second one ends the process at once. Yields the signals received."""
+    received: list[signal.Signals] = []
+
+    def interrupt(number: int, frame: FrameType | None) -> None:
+        if received:
+            os._exit(128 + number)
+        received.append(signal.Signals(number))
+        raise KeyboardInterrupt
+
+    numbers = [getattr(signal, name) for name in STOPPING_SIGNALS if hasattr(signal, name)]
+    previous = {number: signal.signal(number, interrupt) for number in numbers}
+    try:
+        yield received
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _by(received: list[signal.Signals]) -> str:
+    """How the message names the signal: Ctrl-C (or no signal) goes without saying."""
+    return f" by {received[0].name}" if received and received[0] != signal.SIGINT else ""
+
+
+def _interrupted_exit(received: list[signal.Signals]) -> int:
+    return 128 + (received[0] if received else signal.SIGINT)
 
 
 @main.command("merge")

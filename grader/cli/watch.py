@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from grader.cli import kit_option, main, open_kit
 from grader.cli.student import exercise_folder, folder_argument, grade_quietly
 from grader.cli.terminal import ansi_terminal, use_color
 from grader.kit import ExerciseSpec, Kit, check_files, solution_folders
+from grader.leftovers import owned_folder
 from grader.model import ExerciseResult, ExerciseStatus
 from grader.progress import next_to_do, passed_count
 from grader.render.text import ALL_PASSED, exercise_lines, to_string
@@ -123,8 +125,12 @@ def kept_worker(folder: Path, kit: Kit) -> Iterator[KeptWorker | None]:
         yield None
         return
     hidden = (folder, *solution_folders(kit.exercises))
-    with KeptWorker(None, check_files(kit.exercises), Limits(), hidden) as worker:
-        yield worker
+    root = owned_folder("watch")  # named after this process: removed by a later grade if this one is killed
+    try:
+        with KeptWorker(root, check_files(kit.exercises), Limits(), hidden) as worker:
+            yield worker
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def show(lines: list[Text], *, color: bool, clear: bool) -> None:
