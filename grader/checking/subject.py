@@ -1,8 +1,9 @@
 """The judge's handle on the subject process: ask it to run a probe, read back its evidence.
 
 Runs in the check process (the judge), which never imports the student's code. Each
-exercise gets a subject process of its own, started on the first request (by a
-:class:`Launcher` the runner supplies) and replaced after it dies or is stopped. What
+exercise gets a subject process of its own, started on the first request (by the
+runner's template, see :mod:`grader.runner.subject_launch`) and replaced after it dies
+or is stopped. What
 comes back is evidence, never a verdict: the checks decide. A reply is read within the
 current check's time limit; past it the subject is asked where it is (the student's
 function and line) and then killed.
@@ -10,18 +11,19 @@ function and line) and then killed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
 import select
 import signal
-import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from grader.checking.feedback import Failure, NotStarted
+from grader.checking.names import missing
+from grader.checking.raised import import_help
 from grader.model import SourceRef
 
 REPLY_FD = 3
@@ -32,6 +34,10 @@ STOP_SECONDS = 2.0
 
 NOT_IMPLEMENTED_HELP = "This part still raises NotImplementedError: replace the TODO with your code."
 DEADLINE_HELP = "Something is waiting forever: look for an await that nothing will ever wake up."
+UNAWAITED_HELP = (
+    "Calling `{name}(...)` only creates a coroutine: it runs once awaited or wrapped in asyncio.create_task(...), "
+    "so what it would have done never happened."
+)
 RUNAWAY_HELP = (
     "Look for a loop whose condition never changes (a counter that is never increased, a `while True` "
     "with no exit), or a job that is started again and again."
@@ -40,8 +46,8 @@ FATAL_HELP = "Don't exit or raise SystemExit, KeyboardInterrupt or BaseException
 
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
 
-Launcher = Callable[[int], subprocess.Popen[bytes]]
-"""Starts a subject with its reply pipe's write end at the given descriptor (moved to 3 in the child)."""
+TAMPERED = "rebind {name}, which the grader's evidence relies on"
+FLOODED = "the process running your code wrote more than any answer needs to the grader's pipe"
 
 
 class StudentRaised(Exception):
@@ -57,13 +63,21 @@ class StudentRaised(Exception):
         self.fatal = bool(raised.get("fatal"))
         self.name = raised.get("name")
         self.during = str(raised.get("during", "call"))
+        self.missing = str(raised.get("missing") or "")  # a function of the kit's the module does not define
+        self.defined: dict[str, Any] = dict(raised.get("defined") or {})
 
 
 class NotFinished(Failure):
     """A call of the student's code ran out of its virtual-time deadline."""
 
     def __init__(self, what: str, seconds: float, detail: dict[str, Any]) -> None:
-        super().__init__(f"{what} had not finished after {seconds:g} s of event-loop time", DEADLINE_HELP)
+        source = SourceRef.from_json(detail["waiting_at"]) if detail.get("waiting_at") else None
+        at = f": it was still waiting at line {source.line}" if source else ""
+        # A coroutine the waiting code made but never started is why nothing ever woke the wait up.
+        unawaited = [str(name) for name in detail.get("never_started") or []]
+        also = f", and coroutine {unawaited[0]}() was never awaited" if unawaited else ""
+        help = UNAWAITED_HELP.format(name=unawaited[0]) if unawaited else DEADLINE_HELP
+        super().__init__(f"{what} had not finished after {seconds:g} s of event-loop time{at}{also}", help, source=source)
         self.what, self.seconds, self.detail = what, seconds, detail
 
 
@@ -93,35 +107,57 @@ class SubjectEnded(Exception):
         self.how = how
 
 
+@dataclasses.dataclass
+class Running:
+    """One subject as the judge holds it: where requests go, where replies come from, how to end it."""
+
+    requests: int
+    replies: int
+    end: Callable[[], None]
+
+    def close(self) -> None:
+        self.end()
+        for fd in (self.requests, self.replies):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 class Subject:
     """One exercise's subject process, as the checks of that exercise see it."""
 
-    def __init__(self, launch: Launcher, file_name: str) -> None:
-        self.launch = launch
+    def __init__(self, start: Callable[[], Running], file_name: str) -> None:
+        self.start = start
         self.file_name = file_name
-        self.process: subprocess.Popen[bytes] | None = None
-        self.replies = -1
+        self.running: Running | None = None
         self.unread = b""
         self.limit = 60.0
         self.deadline = float("inf")
         self.request_deadline = float("inf")
         self.blocking: list[dict[str, Any]] = []  # what the last reply's blocking probe saw
+        self.warnings: list[str] = []  # warnings the current check's calls raised in the grader's code, not printed
         self.violations: list[str] = []  # what the guard refused, since the judge last took them
-        self.ended: str | None = None
 
     def start_check(self, limit: float) -> None:
         """A check begins: its calls share ``limit`` real seconds, and the blocking records start empty."""
-        self.limit, self.deadline, self.blocking = limit, time.monotonic() + limit, []
+        self.limit, self.deadline, self.blocking, self.warnings = limit, time.monotonic() + limit, [], []
 
     def names(self, *names: str) -> dict[str, str]:
         """What each name is in the student's module: ``missing``, ``function``, ``coroutine function``, ``value``."""
         return {str(k): str(v) for k, v in self.call("names", names=list(names)).items()}
 
+    def defined(self) -> dict[str, Any]:
+        """Every function and class of the student's file, with the source reference of its definition."""
+        return dict(self.call("defined"))
+
     def call(self, probe: str, **args: Any) -> Any:
         """Run ``probe`` in the subject and return its evidence; the student's faults arrive as exceptions."""
         reply = self._exchange(probe, args)
         self.blocking = list(reply.get("blocking") or [])
+        self.warnings += [str(w) for w in reply.get("warnings") or []]
         self.violations += [str(v) for v in reply.get("violations") or []]
+        self.violations += [TAMPERED.format(name=name) for name in reply.get("tampered") or []]
         if "ok" in reply:
             return reply["ok"]
         if "raised" in reply:
@@ -136,9 +172,8 @@ class Subject:
         raise SubjectEnded(f"the process running your code answered what no probe says ({str(reply)[:80]})")
 
     def _exchange(self, probe: str, args: dict[str, Any]) -> dict[str, Any]:
-        if self.process is None:
-            self._start()
-        assert self.process is not None and self.process.stdin is not None
+        if self.running is None:
+            self.running, self.unread = self.start(), b""
         request_id = secrets.token_hex(8)
         # The subject's own alarm goes off first, so it can say where it was before it is killed.
         # On virtual time a right answer takes milliseconds: seconds of real time are a runaway.
@@ -146,27 +181,31 @@ class Subject:
         self.request_deadline = time.monotonic() + limit
         request = {"id": request_id, "probe": probe, "args": args, "limit": limit}
         try:
-            self.process.stdin.write((json.dumps(request) + "\n").encode())
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise self._died() from None
+            os.write(self.running.requests, (json.dumps(request) + "\n").encode())
+        except OSError:
+            raise self._ended(self._last_word()) from None
         while True:
             reply = self._read_line(self.request_deadline + STUCK_GRACE_SECONDS)
             if reply is None or "stuck" in reply:
                 self.close()  # it is ending (or will not end by itself): the next call starts afresh
                 return reply if reply is not None else {"stuck": None}
+            if "ended" in reply:
+                raise self._ended(reply["ended"])
             if reply.get("id") == request_id:
                 return reply
 
     def _read_line(self, deadline: float) -> dict[str, Any] | None:
-        """The next reply, ``None`` at the deadline; a dead or flooding subject raises."""
+        """The next reply, ``None`` at the deadline; a subject that is gone or floods raises."""
+        assert self.running is not None
         while b"\n" not in self.unread:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.replies], [], [], left)[0]:
+            if left <= 0 or not select.select([self.running.replies], [], [], left)[0]:
                 return None
-            chunk = os.read(self.replies, 65536)
-            if not chunk or len(self.unread) > REPLY_BYTES:
-                raise self._died()
+            chunk = os.read(self.running.replies, 65536)
+            if not chunk:
+                raise self._ended(None)
+            if len(self.unread) > REPLY_BYTES:
+                raise self._ended(FLOODED)
             self.unread += chunk
         line, _, self.unread = self.unread.partition(b"\n")
         try:
@@ -175,41 +214,23 @@ class Subject:
             return {}
         return reply if isinstance(reply, dict) else {}
 
-    def _died(self) -> SubjectEnded:
-        assert self.process is not None
+    def _last_word(self) -> int | None:
+        """How the subject ended, if the template has said so yet (it writes it on the reply pipe)."""
         try:
-            code = self.process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            code = None
-        self.close()
-        self.ended = describe_end(code)
-        return SubjectEnded(self.ended)
+            reply = self._read_line(time.monotonic() + STOP_SECONDS)
+        except SubjectEnded:
+            return None
+        return reply.get("ended") if reply else None
 
-    def _start(self) -> None:
-        read, write = os.pipe()
-        try:
-            self.process = self.launch(write)
-        finally:
-            os.close(write)
-        self.replies, self.unread = read, b""
+    def _ended(self, code: int | str | None) -> SubjectEnded:
+        self.close()
+        return SubjectEnded(code if isinstance(code, str) else describe_end(code))
 
     def close(self) -> None:
         """End the subject and everything it started (its own session)."""
-        if self.process is None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        self.process.kill()
-        self.process.wait()
-        if self.process.stdin is not None:
-            try:
-                self.process.stdin.close()
-            except OSError:
-                pass
-        os.close(self.replies)
-        self.process = None
+        if self.running is not None:
+            self.running.close()
+            self.running = None
 
 
 def describe_end(code: int | None) -> str:
@@ -224,11 +245,17 @@ def describe_end(code: int | None) -> str:
         return f"the process running your code ran out of CPU time (signal {signal_number})"
     if signal_number is not None:
         return f"the process running your code was killed by signal {signal_number} (a resource limit, or the code itself)"
+    if code is None:
+        return "the process running your code vanished without a word"
     return f"your code ended the process that runs it (exit code {code})"
 
 
+class ImportFailed(Failure):
+    """The student's file raised while it was imported: every later check would say the same."""
+
+
 def student_failure(raised: dict[str, Any], file_name: str = "your file") -> Exception:
-    """What to raise for an exception of the student's code: a TODO, an import that failed, or a crash.
+    """What to raise for an exception of the student's code: a TODO, a missing function, an import that failed, or a crash.
 
     A probe that keeps the student's exception as evidence (``describe_raised``) lets a
     check raise this when the exception is not the one it was looking for.
@@ -236,21 +263,8 @@ def student_failure(raised: dict[str, Any], file_name: str = "your file") -> Exc
     error = StudentRaised(raised)
     if error.todo:
         return NotStarted("still raises NotImplementedError: this part is a TODO", NOT_IMPLEMENTED_HELP, source=error.source)
+    if error.missing:
+        return missing([error.missing], error.defined, file_name)
     if error.during == "import" and not error.fatal:
-        return Failure(f"importing {file_name} raised {error.message}", import_help(error), source=error.source)
+        return ImportFailed(f"importing {file_name} raised {error.message}", import_help(error), source=error.source)
     return error
-
-
-def import_help(error: StudentRaised) -> str:
-    """What to try when the student's file fails to import."""
-    if error.type == "SystemExit":
-        return "Don't call sys.exit() or exit() in the exercise file: the checks import it as a module."
-    if error.type == "RuntimeError" and "running event loop" in error.message:
-        return "Code at the top level ran asyncio.run(); put it under `if __name__ == \"__main__\":`."
-    if error.type == "ModuleNotFoundError":
-        return f"The module {error.name!r} is not installed where the checks run: use only the standard library."
-    if error.type == "NameError":
-        suggestion = error.python_says.partition(". Did you mean")[2]
-        fix = f" Python suggests{suggestion.rstrip('?')}." if suggestion else ""
-        return f"A name used at the top of the file is not defined: check its spelling.{fix}"
-    return "Code at the top level of the file runs on import: keep demos under `if __name__ == \"__main__\":`."

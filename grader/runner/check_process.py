@@ -18,11 +18,11 @@ import sys
 import pytest
 
 from grader.checking.fixtures import use_subject
-from grader.checking.subject import Subject
+from grader.checking.subject import Running, Subject
 from grader.runner import channels, limits, processes
 from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.reporter import CheckReporter, make_sender
-from grader.runner.subject_launch import launcher, subject_command
+from grader.runner.subject_launch import Template, subject_sandbox
 
 CHECKS_BROKEN_EXIT = int(pytest.ExitCode.INTERNAL_ERROR)
 
@@ -45,6 +45,7 @@ class CheckProcess:
         self.rlimits = limits.apply_rlimits(job.limits, len(exercises))
         self.capped = job.cap_processes_by_user and limits.limit_processes_by_user(job.limits)
         self.environment = processes.clean_environment(job.workdir)
+        self.template = self._template(exercises)
 
     def check_in_turn(self, exercises: list[tuple[ExerciseJob, Checks | str]], progress_fd: int) -> int:
         """Check each ``(exercise, its checks or why they failed to load)`` in turn; the exit code.
@@ -52,10 +53,26 @@ class CheckProcess:
         After each, ``"<exercise id> <exit code> on"`` goes to ``progress_fd``: the worker
         holds each exercise's time limit and says how it ended.
         """
-        for exercise, checks in exercises:
-            code = self.check(exercise, checks)
-            os.write(progress_fd, f"{exercise.exercise_id} {code} on\n".encode())
+        try:
+            for exercise, checks in exercises:
+                code = self.check(exercise, checks)
+                os.write(progress_fd, f"{exercise.exercise_id} {code} on\n".encode())
+        finally:
+            self.close()
         return 0
+
+    def close(self) -> None:
+        """End the submission's subjects and their template."""
+        self.template.close()
+
+    def _template(self, exercises: list[ExerciseJob]) -> Template:
+        """The submission's subject template: its sandbox shows these exercises' files and probes."""
+        # Under bwrap the subjects see none of these at all; in process mode their guard refuses them.
+        hidden = [*self.job.forbidden, *{exercise.checks_file.parent for exercise in exercises}]
+        files = [exercise.exercise_file for exercise in exercises]
+        probes = list(dict.fromkeys(exercise.probes_file for exercise in exercises))
+        sandbox = subject_sandbox(files, probes, self.job.subject_bwrap, hidden)
+        return Template(sandbox, self.job.workdir, self.environment)
 
     def check(self, exercise: ExerciseJob, checks: Checks | str) -> int:
         """Check one exercise in a subject of its own; the exit code the verdict reads."""
@@ -70,10 +87,10 @@ class CheckProcess:
                 os.write(output_fd, f"the check file failed to import:\n{checks}\n".encode())
                 return CHECKS_BROKEN_EXIT
             reporter = CheckReporter(exercise.checks, make_sender(result_fd, self.job.token))
-            # Under bwrap the subject sees none of these at all; in process mode its guard refuses them.
-            hidden = [*self.job.forbidden, exercise.checks_file.parent]
-            command = subject_command(exercise.exercise_file, exercise.probes_file, self.job.subject_bwrap, hidden)
-            subject = Subject(launcher(command, exercise.exercise_file.parent, output_fd, self.environment), exercise.exercise_file.name)
+            def start() -> Running:
+                return self.template.start(exercise.exercise_file, exercise.probes_file, output_fd)
+
+            subject = Subject(start, exercise.exercise_file.name)
             code = self._run(reporter, subject, checks.items)
             reporter.send({"event": "end", "exit_code": code})
             return code

@@ -1,9 +1,11 @@
-"""How the judge starts a subject process: the command, its sandbox, and what it may see.
+"""How the judge starts subject processes: the template, its sandbox, and what it may see.
 
-Runs in the check process (the judge). Under ``bwrap`` the subject gets a world of its
+Runs in the check process (the judge). One template per submission
+(:mod:`grader.subject.template`) imports what a subject needs once and forks a subject
+per exercise. Under ``bwrap`` the template and its subjects get a world of their
 own, nested inside the worker's: the interpreter and its standard library (never a
 site-packages folder), looptime and :mod:`grader.subject` alone, the exercise's probe
-file, and the student's one file in a small writable folder; no network, a pid
+files, and the student's exercise files in a small writable folder; no network, a pid
 namespace of its own (no signal reaches the judge or anyone else), and size caps on
 every writable place (``/tmp``, ``/dev/shm``, the folder), so filling them fails only
 that exercise. In ``process`` mode the subject is a plain child in a session of its own,
@@ -12,34 +14,48 @@ with the limits the judge has and the guard's audit hook; it sees what the judge
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import secrets
+import signal
+import socket
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Callable
 from pathlib import Path
 
 import grader
+from grader.checking.subject import Running
 
 MiB = 1 << 20
 WRITABLE_BYTES = 32 * MiB  # each of the subject's writable places
 INSIDE = Path("/asynclings")
 SUBMISSION = Path("/submission")
-REPLY_FD = 3
+CHANNEL_FD = 3  # the template's end of its socket to the judge
 TOP_LEVEL_LIBRARIES = ("/lib", "/lib64", "/lib32", "/bin", "/sbin")
 # Found by path, not imported: the judge must not load the subject's modules.
 SUBJECT_PACKAGE = Path(grader.__file__).parent / "subject"
 
 
-def subject_command(exercise: Path, probes: Path, bwrap: str | None, hidden: list[Path]) -> list[str]:
-    """The command line that runs a subject for ``exercise`` with ``probes``."""
+@dataclasses.dataclass(frozen=True)
+class SubjectSandbox:
+    """How one submission's subject template starts, and how it names the files it sees."""
+
+    command: list[str]
+    seen_as: dict[Path, str]  # each exercise and probe file, as the path the template sees
+
+
+def subject_sandbox(files: list[Path], probes: list[Path], bwrap: str | None, hidden: list[Path]) -> SubjectSandbox:
+    """The template's command for a submission's exercise ``files`` and their ``probes``."""
     if bwrap is None:
         roots = list(dict.fromkeys([str(Path(grader.__file__).parent.parent), _looptime_root()]))
         hides = [arg for folder in hidden for arg in ("--hide", str(folder))]
-        return [sys.executable, "-I", "-S", "-B", "-u", "-c", _boot(roots), str(exercise), str(probes), *hides]
+        command = [sys.executable, "-I", "-S", "-B", "-u", "-c", _boot(roots), *hides]
+        return SubjectSandbox(command, {path: str(path) for path in [*files, *probes]})
     python = os.path.realpath(sys.executable)
-    inside_probes = INSIDE / "probes" / probes.name
-    inside_exercise = SUBMISSION / exercise.name
+    seen_as = {path: str(SUBMISSION / path.name) for path in files}
+    seen_as |= {path: str(INSIDE / "probes" / path.name) for path in probes}
     command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     for folder in _system_folders(python):
         command += ["--ro-bind", folder, folder]
@@ -50,44 +66,105 @@ def subject_command(exercise: Path, probes: Path, bwrap: str | None, hidden: lis
     command += [
         "--ro-bind", str(SUBJECT_PACKAGE), str(INSIDE / "grader" / "subject"),
         "--ro-bind", str(Path(_looptime_root()) / "looptime"), str(INSIDE / "looptime"),
-        "--ro-bind", str(probes), str(inside_probes),
         "--dev", "/dev",
         "--size", str(WRITABLE_BYTES), "--tmpfs", "/dev/shm",
         "--size", str(WRITABLE_BYTES), "--tmpfs", "/tmp",
         "--size", str(WRITABLE_BYTES), "--tmpfs", str(SUBMISSION),
-        "--ro-bind", str(exercise), str(inside_exercise),
+    ]  # fmt: skip
+    for outside, inside in seen_as.items():
+        command += ["--ro-bind", str(outside), inside]
+    command += [
         "--chdir", str(SUBMISSION),
         "--setenv", "HOME", str(SUBMISSION), "--setenv", "TMPDIR", "/tmp",
-        python, "-I", "-S", "-B", "-u", "-c", _boot([str(INSIDE)]), str(inside_exercise), str(inside_probes),
+        python, "-I", "-S", "-B", "-u", "-c", _boot([str(INSIDE)]),
     ]  # fmt: skip
-    return command
+    return SubjectSandbox(command, seen_as)
 
 
 def _boot(paths: list[str]) -> str:
-    """The subject's first lines: ``-I -S`` leave no path to the grader, so it is given here."""
-    return f"import sys; sys.path[:0] = {paths!r}; from grader.subject.executor import main; sys.exit(main(sys.argv[1:]))"
+    """The template's first lines: ``-I -S`` leave no path to the grader, so it is given here."""
+    return f"import sys; sys.path[:0] = {paths!r}; from grader.subject.template import main; sys.exit(main(sys.argv[1:]))"
 
 
-def launcher(command: list[str], cwd: Path, output_fd: int, env: dict[str, str]) -> Callable[[int], subprocess.Popen[bytes]]:
-    """A function that starts the subject, its replies to the descriptor it is given."""
+class Template:
+    """The judge's side of one submission's subject template: started once, asked for each subject."""
 
-    def launch(reply_fd: int) -> subprocess.Popen[bytes]:
+    def __init__(self, sandbox: SubjectSandbox, cwd: Path, env: dict[str, str]) -> None:
+        self.sandbox = sandbox
+        self.cwd = cwd
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.channel: socket.socket | None = None
+
+    def start(self, exercise: Path, probes: Path, output_fd: int) -> Running:
+        """A fresh subject for ``exercise``, forked by the template (started again if it died)."""
+        for _ in range(2):
+            if self.process is None or self.process.poll() is not None:
+                self._spawn()
+            try:
+                return self._ask(exercise, probes, output_fd)
+            except OSError:
+                self.close()  # the template died (a subject may kill it): once more, fresh
+        raise OSError("the subject template could not be started")
+
+    def _ask(self, exercise: Path, probes: Path, output_fd: int) -> Running:
+        assert self.channel is not None
+        requests_r, requests_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        token = secrets.token_hex(8)
+        message = {"token": token, "exercise": self.sandbox.seen_as[exercise], "probes": self.sandbox.seen_as[probes]}
+        try:
+            socket.send_fds(self.channel, [json.dumps(message).encode()], [requests_r, replies_w, output_fd])
+        except OSError:
+            for fd in (requests_w, replies_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(requests_r)
+            os.close(replies_w)
+        return Running(requests_w, replies_r, lambda: self._stop(token))
+
+    def _stop(self, token: str) -> None:
+        if self.channel is not None:
+            try:
+                self.channel.sendall(json.dumps({"stop": token}).encode())
+            except OSError:
+                pass
+
+    def _spawn(self) -> None:
+        # Packets, not a stream: each request arrives whole and alone, with its own descriptors.
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
         def in_child() -> None:
-            os.dup2(reply_fd, REPLY_FD)
+            os.dup2(theirs.fileno(), CHANNEL_FD)
 
-        return subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=output_fd,
-            stderr=output_fd,
-            cwd=cwd,
-            env=env,
-            pass_fds=(REPLY_FD,),
+        self.process = subprocess.Popen(
+            self.sandbox.command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.cwd,
+            env=self.env,
+            pass_fds=(CHANNEL_FD,),
             preexec_fn=in_child,  # noqa: PLW1509 - the judge runs no threads
             start_new_session=True,
         )
+        theirs.close()
+        self.channel = ours
 
-    return launch
+    def close(self) -> None:
+        """End the template and every subject it forked (they end with its sandbox, or its session)."""
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.process.kill()
+            self.process.wait()
+            self.process = None
 
 
 def _looptime_root() -> str:

@@ -47,6 +47,7 @@ SWEEP_ROUNDS = 100  # 10 ms apart: processes still forking as they die need a fe
 EXIT_NOT_CLEAN = 3
 SHARED_MEMORY = "/dev/shm"
 IPC_RMID = 0
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
@@ -62,6 +63,11 @@ UNUSED_PLUGINS = (
 def main(arguments: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if arguments is None else arguments
     check_files = [argument for argument in arguments if not argument.startswith("--")]
+    parent = os.getppid()
+    # A worker never outlives the grader that started it (under bwrap, bwrap sees to it too).
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        return 0  # the grader ended before the line above took effect
     warm_imports()
     left_root = "--leave-root" in arguments and leave_root()
     if "--one-job" in arguments:
@@ -238,6 +244,7 @@ class Single(Collected):
         news = os.dup(self.job.news_fd)
         process = CheckProcess(self.job, [exercise], session)
         code = process.check(exercise, self.checks_for(exercise))
+        process.close()
         os.write(news, (json.dumps({"exercise": exercise.exercise_id, "ended": "exit", "exit_code": code}) + "\n").encode())
         # MUST NOT wait for threads the student left running: only the parent's kill would end them.
         os._exit(0)

@@ -23,12 +23,11 @@ import asyncio.events
 import time
 from typing import Any
 
-from grader.subject import source, virtual_time
+from grader.subject import seal, source, virtual_time
 
 BUSY_CPU_SECONDS = 0.2
 BLOCKED_WALL_SECONDS = 0.5
 
-_records: list[dict[str, Any]] = []
 _real_sleep = time.sleep
 _thread_time = time.thread_time
 _wall = time.perf_counter
@@ -53,7 +52,7 @@ def install() -> None:
             cpu, wall = _thread_time() - cpu, _wall() - wall
             if cpu > BUSY_CPU_SECONDS or wall > BLOCKED_WALL_SECONDS:
                 kind = "busy" if cpu > BUSY_CPU_SECONDS else "blocked"
-                _records.append({"kind": kind, "seconds": round(wall, 2), **_callback_source(handle)})
+                seal.note("blocked", {"kind": kind, "seconds": round(wall, 2), **_callback_source(handle)})
 
     asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]  # every callback is timed
 
@@ -64,7 +63,7 @@ def _sleep(seconds: float) -> None:
         _real_sleep(seconds)
         return
     site = source.caller_in_exercise()
-    _records.append({"kind": "time.sleep", "seconds": float(seconds), "source": site, "coroutine": None})
+    seal.note("blocked", {"kind": "time.sleep", "seconds": float(seconds), "source": site, "coroutine": None})
     virtual_time.advance(loop, float(seconds))
 
 
@@ -80,11 +79,4 @@ def _callback_source(handle: asyncio.events.Handle) -> dict[str, Any]:
             line = frame.f_lineno if frame else coro.cr_code.co_firstlineno
             found = {"source": source.source_ref(line), "coroutine": coro.cr_code.co_name}
         coro = coro.cr_await
-    return found
-
-
-def take() -> list[dict[str, Any]]:
-    """The records since the last call, and forget them."""
-    found = list(_records)
-    _records.clear()
     return found

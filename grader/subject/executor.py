@@ -1,65 +1,65 @@
 """The subject's loop: take a request from the judge, run the probe it names, answer with evidence.
 
-Started by :mod:`grader.runner.subject_launch` with ``EXERCISE PROBES [--hide DIR]...``
-with requests on stdin, answers on descriptor 3, and stdout/stderr going to the
-student's output. A request is one JSON line ``{"id", "probe", "args"}``; its answer is one
+Forked by :mod:`grader.subject.template` with requests on stdin, answers on descriptor 3,
+and stdout/stderr going to the student's output. A request is one JSON line ``{"id", "probe", "args"}``; its answer is one
 JSON line ``{"id", ...}`` with exactly one of ``ok`` (the evidence), ``raised`` (the
 student's code raised), ``deadline`` (a call ran out of virtual time) or ``stuck`` (the
 request's time ran out: where the code was). Every answer also carries what the
-blocking probe and the guard saw meanwhile.
+blocking probe and the guard saw meanwhile, and the warnings that arose in the grader's
+own code (kept out of the student's output, see :mod:`grader.subject.output`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import asyncio.runners
 import gc
 import importlib.util
 import inspect
-import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
-from grader.subject import blocking, guard, probes, source, timeline, virtual_time
+from grader.subject import (
+    blocking,
+    guard,
+    output,
+    probes,
+    seal,
+    source,
+    timeline,
+    virtual_time,
+)
 
 REPLY_FD = 3
+PROBES_MODULE = "asynclings_probes"
+# Packages whose functions and classes the evidence relies on: rebinding one is tampering.
+WATCHED = ("asyncio", "looptime", "grader", PROBES_MODULE)
 
-_write = os.write
-_dumps = json.dumps
 
-
-def main(arguments: list[str]) -> int:
-    options = _parse(arguments)
-    exercise = Path(options.exercise)
+def run(exercise: Path, probe_file: Path, hide: list[Path]) -> int:
+    """Arm the probes for ``exercise``, then answer the judge's requests until it stops asking."""
     source.set_exercise(exercise)
+    output.install(exercise, probe_file)
     virtual_time.install()
     blocking.install()
     timeline.install()
-    violations: list[str] = []
-    loaded = _load_probes(Path(options.probes))
+    loaded = _load_probes(probe_file)
+    watched = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in WATCHED]
+    seal.install(probes.registry, [*watched, loaded], {serve.__code__, stuck.__code__}, REPLY_FD)
     writable = [exercise.parent, Path(os.environ.get("TMPDIR", exercise.parent))]
-    guard.arm([Path(p) for p in options.hide], writable, violations.append, source.in_exercise)
-    executor = Executor(loaded, violations)
-    signal.signal(signal.SIGALRM, executor.stuck)
-    executor.serve(sys.stdin.buffer)
+    guard.arm(hide, writable, _refused, source.in_exercise)
+    signal.signal(signal.SIGALRM, stuck)
+    serve()
     return 0
 
 
-def _parse(arguments: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="grader.subject")
-    parser.add_argument("exercise")
-    parser.add_argument("probes")
-    parser.add_argument("--hide", action="append", default=[])
-    return parser.parse_args(arguments)
-
-
 def _load_probes(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("asynclings_probes", path)
+    spec = importlib.util.spec_from_file_location(PROBES_MODULE, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses and pickling look a class's module up here
@@ -67,70 +67,55 @@ def _load_probes(path: Path) -> ModuleType:
     return module
 
 
-class Executor:
-    """Runs the probes the judge asks for, one at a time, and answers each."""
+def serve() -> None:
+    """Answer requests, one at a time, until the judge closes the pipe."""
+    while (request := seal.next_request()) is not None:
+        name, function, args, limit = request
+        signal.setitimer(signal.ITIMER_REAL, limit)
+        reply = perform(name, function, args)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        reply["warnings"] = output.take()
+        seal.answer(reply)
 
-    def __init__(self, loaded: ModuleType, violations: list[str]) -> None:
-        self.registry = probes.registry
-        self.loaded = loaded  # the kit's probe file, kept alive with its registrations
-        self.violations = violations
-        self.request_id: object = None
 
-    def serve(self, requests: Any) -> None:
-        for line in requests:
-            try:
-                request = json.loads(line)
-                self.request_id = request["id"]
-                name, args = str(request["probe"]), dict(request.get("args", {}))
-                limit = float(request["limit"])
-            except (ValueError, KeyError, TypeError):
-                return  # not the judge: the judge only sends well-formed requests
-            signal.setitimer(signal.ITIMER_REAL, limit)
-            reply = self.run(name, args)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            self.answer(reply)
-            self.request_id = None
+def perform(name: str, function: Callable[..., Any] | None, args: dict[str, Any]) -> dict[str, Any]:
+    """Run one probe (or one of the executor's own questions) and say how it went."""
+    try:
+        module = source.exercise_module()
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt at import are student mistakes
+        return {"raised": {**source.describe_raised(exc), "during": "import"}}
+    if name == "names":
+        return {"ok": {n: _kind(getattr(module, n, None), n in vars(module)) for n in args.get("names", [])}}
+    if name == "defined":
+        return {"ok": source.defined_functions()}
+    if function is None:
+        return {"error": f"the probe file has no probe {name!r}"}
+    try:
+        if inspect.iscoroutinefunction(function):
+            return {"ok": _run_on_new_loop(function(module, **args))}
+        return {"ok": function(module, **args)}
+    except probes.Deadline as exc:
+        return {"deadline": {"what": exc.what, "seconds": exc.seconds, "detail": exc.detail}}
+    except BaseException as exc:  # noqa: BLE001 - whatever the student's code raised is evidence
+        return {"raised": {**source.describe_raised(exc), "during": "call"}}
+    finally:
+        _fresh_event_loop_state()
 
-    def run(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            module = source.exercise_module()
-        except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt at import are student mistakes
-            return {"raised": {**source.describe_raised(exc), "during": "import"}}
-        if name == "names":
-            return {"ok": {n: _kind(getattr(module, n, None), n in vars(module)) for n in args.get("names", [])}}
-        function = self.registry.get(name)
-        if function is None:
-            return {"error": f"the probe file has no probe {name!r}"}
-        try:
-            if inspect.iscoroutinefunction(function):
-                return {"ok": _run_on_new_loop(function(module, **args))}
-            return {"ok": function(module, **args)}
-        except probes.Deadline as exc:
-            return {"deadline": {"what": exc.what, "seconds": exc.seconds, "detail": exc.detail}}
-        except BaseException as exc:  # noqa: BLE001 - whatever the student's code raised is evidence
-            return {"raised": {**source.describe_raised(exc), "during": "call"}}
-        finally:
-            _fresh_event_loop_state()
 
-    def answer(self, reply: dict[str, Any]) -> None:
-        reply.update(id=self.request_id, blocking=blocking.take(), violations=list(self.violations))
-        self.violations.clear()
-        try:
-            text = _dumps(reply)
-        except (TypeError, ValueError) as exc:
-            text = _dumps({"id": self.request_id, "error": f"the probe's evidence is not JSON: {exc}"})
-        _write(REPLY_FD, (text + "\n").encode())
+def stuck(signum: int, frame: FrameType | None) -> None:
+    """The request's time is up: say which of the student's functions was running, then end."""
+    where = None
+    while frame is not None:
+        if source.in_exercise(frame.f_code):
+            where = {"function": frame.f_code.co_name, "source": source.source_ref(frame.f_lineno)}
+            break
+        frame = frame.f_back
+    seal.answer({"stuck": where})
+    os._exit(0)
 
-    def stuck(self, signum: int, frame: FrameType | None) -> None:
-        """The request's time is up: say which of the student's functions was running, then end."""
-        where = None
-        while frame is not None:
-            if source.in_exercise(frame.f_code):
-                where = {"function": frame.f_code.co_name, "source": source.source_ref(frame.f_lineno)}
-                break
-            frame = frame.f_back
-        self.answer({"stuck": where})
-        os._exit(0)
+
+def _refused(what: str) -> None:
+    seal.note("violation", what)
 
 
 def _run_on_new_loop(coroutine: Any) -> Any:

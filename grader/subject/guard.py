@@ -14,12 +14,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import FunctionType
 from typing import Any
 
 READ_VIOLATION = "read {name}, one of the kit's hidden files (its reference solutions and checks)"
 WRITE_VIOLATION = "change a file outside its temporary folder: {path}"
 IMPORT_VIOLATION = "import {module}, the kit's own reference solutions or checks"
 FORBIDDEN_MODULES = ("solutions", "grader.default_kit", "grader.checking", "grader.runner", "grader.cli")
+CHANGE_VIOLATION = "change {what}, which the grader's evidence relies on"
+# Classes and functions of these packages are what the evidence is made with: none may change.
+EVIDENCE_PACKAGES = ("asyncio", "looptime", "grader", "asynclings_probes")
 INTROSPECTION_VIOLATION = "walk the interpreter's {what}, which the grader's own records live behind"
 # Walks of the garbage collector's objects: the only way from student code to an audit hook.
 GC_WALKS = ("gc.get_objects", "gc.get_referrers", "gc.get_referents")
@@ -80,6 +84,8 @@ def arm(
             in_exercise
         ):
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
+        elif event == "object.__setattr__" and len(args) >= 2 and _graders(args[0]):
+            refuse(CHANGE_VIOLATION.format(what=f"{getattr(args[0], '__qualname__', args[0])}.{args[1]}"))
         elif event == "import" and args and isinstance(args[0], str):
             if any(args[0] == m or args[0].startswith(m + ".") for m in FORBIDDEN_MODULES):
                 refuse(IMPORT_VIOLATION.format(module=args[0]), ImportError)
@@ -88,6 +94,14 @@ def arm(
 
 
 _getframe = sys._getframe
+
+
+def _graders(target: object) -> bool:
+    """Whether ``target`` (a class whose attribute, or a function whose code, is being set) is one the evidence uses."""
+    if not isinstance(target, (type, FunctionType)):
+        return False  # an object's own attributes (looptime sets a loop's __class__) are its own
+    module = getattr(target, "__module__", None)
+    return isinstance(module, str) and module.split(".")[0] in EVIDENCE_PACKAGES
 _asking = [False]
 
 

@@ -17,6 +17,8 @@ import sys
 import types
 from typing import Any
 
+from grader.subject import seal
+
 
 def _looptime_core() -> types.ModuleType:
     """looptime's loop classes, without its package's ``__init__``, which imports all of pytest.
@@ -38,7 +40,6 @@ def _looptime_core() -> types.ModuleType:
 
 looptime = _looptime_core()
 
-_created: list[LoopRecord] = []
 _installed = False
 # Taken at import, before student code runs: a submission that rebinds `time` on its
 # loop's class (to make sequential jobs look concurrent) does not change these.
@@ -71,26 +72,14 @@ def install() -> None:
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         looptime.patch_event_loop(self)
-        _created.append(LoopRecord(self))
+        seal.note("loop", LoopRecord(self))
 
     asyncio.selector_events.BaseSelectorEventLoop.__init__ = init  # type: ignore[method-assign]
 
 
 def created_loops() -> list[LoopRecord]:
-    """Loops created since the last :func:`reset`, oldest first."""
-    return list(_created)
-
-
-def reset() -> None:
-    """Forget earlier loops, so a check sees only the ones its own call created."""
-    _created.clear()
-
-
-def record_for(loop: asyncio.AbstractEventLoop) -> LoopRecord | None:
-    for record in _created:
-        if record.loop is loop:
-            return record
-    return None
+    """Loops created since the judge's current request began, oldest first."""
+    return list(seal.noted("loop"))
 
 
 def advance(loop: asyncio.AbstractEventLoop, seconds: float) -> None:

@@ -1,0 +1,143 @@
+"""The subject's sealed core: the channel to the judge, and a watch on what the evidence relies on.
+
+Everything here lives in one audit hook's closure, which no Python code can reach (audit
+hooks cannot be listed or removed, and the garbage collector's walks that could find
+one are refused by :mod:`grader.subject.guard`). The hook reads each request from the
+judge itself and keeps its id, so only the hook can write an answer the judge accepts;
+it writes one answer per request, and only when asked from the executor's own loop. The
+blocking probe's records, the loops created and the guard's refusals are kept here too,
+where a submission can add to them but never take anything away. Before each answer the
+hook compares, by identity, every function, class and module bound in the watched
+modules (asyncio, looptime, the grader's subject code, the probe file) with what they
+were before the student's code was imported: a submission that rebinds one to bend the
+evidence is reported, and the judge scores the exercise 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from types import BuiltinFunctionType, CodeType, FunctionType, ModuleType
+from typing import Any
+
+EVENT = "asynclings.seal"
+REQUEST_BYTES = 1 << 20
+NOTES_KEPT = 100  # of each kind, per request
+
+
+# Each function below takes ``sys.audit`` as a default, bound when it was defined: rebinding
+# a module's name cannot cut the channel (and setting a grader function's defaults is refused).
+def next_request(_audit: Callable[..., None] = sys.audit) -> tuple[str, Callable[..., Any] | None, dict[str, Any], float] | None:
+    """The judge's next request (probe name, probe function, arguments, real-time limit); ``None`` at the end."""
+    out: list[Any] = []
+    _audit(EVENT, "next", out)
+    return out[0] if out else None
+
+
+def answer(reply: dict[str, Any], _audit: Callable[..., None] = sys.audit) -> None:
+    """Answer the current request with ``reply``, and what was noted meanwhile."""
+    _audit(EVENT, "answer", reply)
+
+
+def note(kind: str, record: Any, _audit: Callable[..., None] = sys.audit) -> None:
+    """Keep ``record`` (``blocked``, ``violation`` or ``loop``): it can be added, never taken away."""
+    _audit(EVENT, "note", (kind, record))
+
+
+def noted(kind: str, _audit: Callable[..., None] = sys.audit) -> list[Any]:
+    """Every record of ``kind`` noted since the current request began."""
+    out: list[list[Any]] = []
+    _audit(EVENT, "noted", (kind, out))
+    return out[0] if out else []
+
+
+def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleType], answerers: set[CodeType], reply_fd: int) -> None:
+    """Seal the channel: requests on stdin, answers on ``reply_fd``, probes from ``registry``.
+
+    ``answerers`` are the code objects allowed to answer (the executor's loop and its
+    time-out handler); ``watched`` modules are compared before every answer.
+    """
+    read, write, getframe = os.read, os.write, sys._getframe
+    decode, encode = json.JSONDecoder().decode, json.JSONEncoder(default=repr).encode
+    probes = dict(registry)
+    own_code = {next_request.__code__, answer.__code__, note.__code__, noted.__code__}
+    answering = frozenset(answerers)
+    baseline = _bindings(watched)
+    state: dict[str, Any] = {"id": None, "unread": b"", "notes": {}}
+    inside = [False]
+
+    def take_line() -> bytes | None:
+        while b"\n" not in state["unread"]:
+            chunk = read(0, 65536)
+            if not chunk or len(state["unread"]) > REQUEST_BYTES:
+                return None
+            state["unread"] += chunk
+        line, _, state["unread"] = state["unread"].partition(b"\n")
+        return bytes(line)
+
+    def next_one(out: list[Any]) -> None:
+        line = take_line()
+        if line is None:
+            return
+        request = decode(line.decode())
+        state["id"], state["notes"] = request["id"], {}
+        name = str(request["probe"])
+        out.append((name, probes.get(name), dict(request.get("args", {})), float(request["limit"])))
+
+    def send(reply: dict[str, Any]) -> None:
+        if state["id"] is None:
+            return  # answered already, or nothing asked
+        notes = state["notes"]
+        changed = [name for name, (namespace, attribute, value) in baseline.items() if namespace.get(attribute) is not value]
+        reply = {
+            **reply,
+            "id": state["id"],
+            "blocking": list(notes.get("blocked", [])),
+            "violations": list(notes.get("violation", [])),
+            "tampered": changed,
+        }
+        state["id"], state["notes"] = None, {}
+        try:
+            text = encode(reply)
+        except (TypeError, ValueError) as exc:
+            text = encode({"id": reply["id"], "error": f"the probe's evidence is not JSON: {exc}"})
+        write(reply_fd, (text + "\n").encode())
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event != EVENT or inside[0]:
+            return
+        inside[0] = True
+        try:
+            caller = getframe(1)
+            if caller.f_code not in own_code:
+                return
+            what, data = args
+            if what == "note":
+                kind, record = data
+                kept = state["notes"].setdefault(kind, [])
+                if len(kept) < NOTES_KEPT:  # a loop of time.sleep calls notes thousands a second
+                    kept.append(record)
+            elif what == "noted":
+                kind, out = data
+                out.append(list(state["notes"].get(kind, [])))
+            elif what == "next":
+                next_one(data)
+            elif what == "answer" and caller.f_back is not None and caller.f_back.f_code in answering:
+                send(data)
+        finally:
+            inside[0] = False
+
+    sys.addaudithook(hook)
+
+
+def _bindings(modules: Iterable[ModuleType]) -> dict[str, tuple[dict[str, Any], str, Any]]:
+    """Every function, class and module bound in ``modules``: where it is bound, and what."""
+    found: dict[str, tuple[dict[str, Any], str, Any]] = {}
+    for module in modules:
+        namespace = vars(module)
+        for name, value in list(namespace.items()):
+            if isinstance(value, (FunctionType, type, ModuleType, BuiltinFunctionType)):
+                found[f"{module.__name__}.{name}"] = (namespace, name, value)
+    return found
