@@ -11,13 +11,16 @@ when the coroutine raises. The manual way does the same steps by hand:
         loop.close()  # runs on success *and* when coro raises
 
 Inside a coroutine, `asyncio.get_running_loop()` returns the loop that is running it,
-for instance to read the loop's own clock, `loop.time()` (the clock asyncio.sleep and
-call_later use; test loops may run it on virtual time, unlike time.monotonic()).
+for instance to read the loop's own clock, `loop.time()`: the clock asyncio.sleep and
+call_later use. Test loops may run that clock on virtual time, which the clocks of the
+`time` module (time.monotonic(), time.perf_counter(), time.time()) do not follow.
 
-Beware of older tutorials: `loop = asyncio.get_event_loop()` with no loop running used
-to create a loop for you. That is deprecated since Python 3.12 (DeprecationWarning) and
-raises RuntimeError since 3.14. Create loops with `asyncio.new_event_loop()`, and reach
-the running one with `asyncio.get_running_loop()`.
+Beware of older tutorials: `loop = asyncio.get_event_loop()` with no loop running
+creates a loop and makes it the thread's current one on Python 3.11 to 3.13 (3.12 and
+3.13 add a DeprecationWarning); since 3.14 it raises RuntimeError. Create loops with
+`asyncio.new_event_loop()` instead. Inside a coroutine, get_event_loop()
+returns the running loop, but `asyncio.get_running_loop()` says what you mean and never
+creates a loop.
 
 Docs: https://docs.python.org/3/library/asyncio-runner.html
       https://docs.python.org/3/library/asyncio-eventloop.html
@@ -52,6 +55,8 @@ def run_with_asyncio_run(job: Job[T]) -> T:
 
     asyncio.run creates a new event loop, runs the coroutine to its end, and closes the
     loop for you. Note that it needs the coroutine `job()`, not the function `job`.
+    `with asyncio.Runner() as runner: return runner.run(job())`, the form of asyncio.run
+    that can run several coroutines on one loop, counts as well.
     """
     # TODO: return the result of asyncio.run(...) on the coroutine job().
     raise NotImplementedError("TODO: run job() with asyncio.run")
@@ -63,7 +68,9 @@ def run_on_new_loop(job: Job[T]) -> T:
     Create the loop with asyncio.new_event_loop() (not asyncio.get_event_loop(), see the
     top of the file), run the coroutine with loop.run_until_complete(...), and close the
     loop in a `finally` block: it must be closed even when job() raises, and the job's
-    exception must reach the caller unchanged. Don't use asyncio.run here.
+    exception must reach the caller unchanged (an `except` block that re-raises it with
+    a bare `raise` is fine too). Don't use asyncio.run or asyncio.Runner here: this
+    function does their steps by hand.
     """
     # TODO: create the loop with asyncio.new_event_loop().
     # TODO: in a try block, return loop.run_until_complete(job()).

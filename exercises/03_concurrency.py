@@ -11,6 +11,9 @@ Docs: https://docs.python.org/3/library/asyncio-task.html#creating-tasks
 
 Your task: fill in the two functions marked TODO. Don't change their names or
 signatures: the checks call them with their own worker and watch when each job runs.
+The checks' worker is not the demo one below: each of its jobs returns a value you
+cannot guess from its name, and may take longer than its `delay`. So return what the
+workers returned, and wait for the jobs themselves, never for a fixed time.
 """
 
 import asyncio
@@ -31,8 +34,10 @@ async def worker(name: str, delay: float) -> str:
 async def run_sequentially(worker: Worker, jobs: list[tuple[str, float]]) -> list[str]:
     """Run `worker(name, delay)` for every job, one after another.
 
-    Each job starts only when the previous one has finished, so the total time is the
-    sum of the delays. Return the workers' results in the order of `jobs`.
+    Each job starts only when the previous one has finished, and the function returns
+    as soon as the last one has: the total time is the sum of the jobs' times (of their
+    delays, when each job takes its delay). Return the values the workers returned, in
+    the order of `jobs` (not sorted).
     """
     # TODO: for each (name, delay) in jobs, await worker(name, delay) and keep its result.
     raise NotImplementedError("TODO: run the jobs one after another")
@@ -41,9 +46,12 @@ async def run_sequentially(worker: Worker, jobs: list[tuple[str, float]]) -> lis
 async def run_concurrently(worker: Worker, jobs: list[tuple[str, float]]) -> list[str]:
     """Run `worker(name, delay)` for every job, all at the same time.
 
-    Start every job as a task first, then wait for all of them, so the total time is
-    the longest delay, not the sum. Return the results in the order of `jobs`
-    (not in the order the jobs finished).
+    Start every job as a task of its own first (asyncio.create_task; gather or a
+    TaskGroup, which make the tasks for you, are fine too), then wait for all of them
+    and return as soon as the last one has finished: the total time is the longest
+    job's (the longest delay, when each job takes its delay), not the sum. Return the
+    values the workers returned, in the order of `jobs` (not in the order the jobs
+    finished, and not sorted).
     """
     # TODO: create one task per job with asyncio.create_task(...), then gather them.
     raise NotImplementedError("TODO: start all the jobs, then wait for them together")

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.model import ExerciseResult, ExerciseStatus, Report
+from grader.kit import ExerciseSpec
+from grader.model import CheckStatus, ExerciseResult, ExerciseStatus, Report
 
 STATE_DIR = ".asynclings"
 STATE_FILE = "progress.json"
@@ -33,14 +34,33 @@ class ProgressError(Exception):
 
 @dataclasses.dataclass
 class ExerciseProgress:
-    """What the student asked for on one exercise. ``solution_viewed``: shown with ``--force``."""
+    """What the student asked for on one exercise. ``solution_viewed``: shown with ``--force``.
+
+    ``hints_revealed`` numbers the exercise's hints (``ExerciseSpec.hints``) in the order
+    they were revealed; a record from before it existed revealed the first ``hints_used``.
+    """
 
     hints_used: int = 0
     solution_viewed: bool = False
     backups: list[str] = dataclasses.field(default_factory=list)
+    hints_revealed: list[int] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"hints_used": self.hints_used, "solution_viewed": self.solution_viewed, "backups": list(self.backups)}
+        return {
+            "hints_used": self.hints_used,
+            "hints_revealed": list(self.hints_revealed),
+            "solution_viewed": self.solution_viewed,
+            "backups": list(self.backups),
+        }
+
+    def revealed(self) -> list[int]:
+        """The numbers of the hints revealed so far, oldest first."""
+        return list(self.hints_revealed) or list(range(self.hints_used))
+
+    def reveal(self, numbers: list[int]) -> None:
+        shown = self.revealed()
+        self.hints_revealed = shown + [number for number in numbers if number not in shown]
+        self.hints_used = len(self.hints_revealed)
 
     @classmethod
     def from_json(cls, data: object) -> ExerciseProgress:
@@ -49,11 +69,15 @@ class ExerciseProgress:
             return cls()
         hints = data.get("hints_used")
         backups = data.get("backups")
+        revealed = data.get("hints_revealed")
         return cls(
             hints_used=hints if isinstance(hints, int) and not isinstance(hints, bool) and hints > 0 else 0,
             solution_viewed=data.get("solution_viewed") is True,
             backups=[b for b in backups if isinstance(b, str)] if isinstance(backups, list) else [],
-        )
+            hints_revealed=list(dict.fromkeys(
+                n for n in revealed if isinstance(n, int) and not isinstance(n, bool) and n >= 0
+            )) if isinstance(revealed, list) else [],
+        )  # fmt: skip
 
 
 class Progress:
@@ -120,6 +144,21 @@ def apply_progress(report: Report, folder: Path) -> None:
         recorded = progress.of(exercise.id)
         exercise.hints_used = recorded.hints_used
         exercise.solution_viewed = recorded.solution_viewed
+
+
+def next_hint(spec: ExerciseSpec, result: ExerciseResult | None, revealed: list[int]) -> int | None:
+    """The number of the hint to reveal next, ``None`` when all are out.
+
+    Hints belong to checks: the first check that does not pass (in kit order) whose own
+    hint is still hidden gets it; otherwise the exercise's hints follow in order.
+    """
+    hidden = [number for number in range(len(spec.hints)) if number not in revealed]
+    failing = [c.id for c in result.checks if c.status is not CheckStatus.PASSED] if result else []
+    for check_id in failing:
+        hint = spec.check(check_id).hint
+        if hint and spec.hints.index(hint) in hidden:
+            return spec.hints.index(hint)
+    return hidden[0] if hidden else None
 
 
 def passed_count(report: Report) -> int:

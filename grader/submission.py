@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from grader.kit import ExerciseSpec
+from grader.model import SourceRef
 from grader.paths import is_within
 
 MAX_FILE_BYTES = 1 << 20
@@ -23,6 +24,16 @@ FORBIDDEN_PACKAGES = ("solutions", "grader")
 FORBIDDEN_IMPORT = (
     "{file}:{line}: imports {module}, from the kit's reference solutions or checks; a submission must be the student's own code"
 )
+AWAIT_OUTSIDE_ASYNC_HELP = (
+    "{what} only works inside an `async def`: `{function}` is a plain `def`. Make it `async def {function}(...)` "
+    "(its callers then await it), or move this line into a coroutine function."
+)
+AWAIT_AT_TOP_LEVEL_HELP = (
+    "{what} only works inside an `async def`: put this code in `async def main()` and run it with `asyncio.run(main())`."
+)
+INDENTATION_HELP = "Indent every line of a block by the same amount (4 spaces, no tabs), one level deeper than its `def`, `for` or `if`."
+SYNTAX_HELP = "Python cannot read this line: look for a missing `:`, `)` or quote here or at the end of the line before."
+ASYNC_ONLY = {"'await'": "`await`", "'async with'": "`async with`", "'async for'": "`async for`", "asynchronous comprehension": "An `async for` comprehension"}
 
 
 class SubmissionError(Exception):
@@ -44,6 +55,8 @@ class Prepared:
     readiness: Readiness
     message: str = ""
     source: bytes = b""
+    where: SourceRef | None = None  # the student's line that stopped it, with a help line
+    help: str = ""
 
 
 def check_folder(folder: Path) -> Path:
@@ -57,14 +70,27 @@ def check_folder(folder: Path) -> Path:
 
 def require_exercise_files(folder: Path, specs: list[ExerciseSpec]) -> None:
     """Refuse a folder that holds none of the kit's exercise files: it is not a submission."""
-    if not any((folder / spec.file).exists() or (folder / spec.file).is_symlink() for spec in specs):
+    paths = (exercise_path(folder, spec) for spec in specs)
+    if not any(path.exists() or path.is_symlink() for path in paths):
         names = ", ".join(spec.file for spec in specs[:2])
         raise SubmissionError(f"no exercise files in {folder} (expected files such as {names})")
 
 
+def exercise_path(folder: Path, spec: ExerciseSpec) -> Path:
+    """Where ``spec``'s file is in ``folder``: under its own name at the top, or else where
+    ``grade batch`` finds it (``03_concurrency (1).py``, ``05_QUEUES.PY``, a nested
+    ``repo-main/exercises/``), so every way of grading finds the same file."""
+    path = folder / spec.file
+    if path.exists() or path.is_symlink():
+        return path
+    from grader.batch.matching import find_in_folder  # only for a folder laid out otherwise
+
+    return find_in_folder(folder, [spec]).get(spec, path)
+
+
 def prepare(folder: Path, spec: ExerciseSpec) -> Prepared:
     """Read one exercise file and say whether its checks should run."""
-    path = folder / spec.file
+    path = exercise_path(folder, spec)
     if path.is_symlink() and not is_within(path, folder):
         return Prepared(spec, Readiness.ERROR, f"{spec.file} is a link to a file outside the submission; not followed")
     if not path.exists():
@@ -77,7 +103,7 @@ def prepare(folder: Path, spec: ExerciseSpec) -> Prepared:
     source = path.read_bytes()
     problem = syntax_problem(spec.file, source)
     if problem:
-        return Prepared(spec, Readiness.ERROR, problem)
+        return Prepared(spec, Readiness.ERROR, problem.message, where=problem.where, help=problem.help)
     refused = forbidden_import(spec.file, source)
     if refused:
         return Prepared(spec, Readiness.REFUSED, refused)
@@ -86,21 +112,58 @@ def prepare(folder: Path, spec: ExerciseSpec) -> Prepared:
     return Prepared(spec, Readiness.RUN, source=source)
 
 
-def syntax_problem(name: str, source: bytes) -> str:
-    """A one-line ``file:line: what`` for source that cannot even be compiled, else ``""``."""
+@dataclasses.dataclass(frozen=True)
+class SyntaxProblem:
+    """Source that cannot be compiled: ``file:line: what``, the line itself, and what to do."""
+
+    message: str
+    where: SourceRef | None = None
+    help: str = ""
+
+
+def syntax_problem(name: str, source: bytes) -> SyntaxProblem | None:
+    """What stops ``source`` from compiling, or ``None`` when it compiles."""
     try:
         text = source.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = source[: exc.start].count(b"\n") + 1
-        return f"{name}:{line}: not valid UTF-8 text (save the file as UTF-8)"
+        return SyntaxProblem(f"{name}:{line}: not valid UTF-8 text (save the file as UTF-8)")
     try:
         compile(text, name, "exec", dont_inherit=True)
     except SyntaxError as exc:
-        kind = type(exc).__name__
-        return f"{name}:{exc.lineno or 1}: {kind}: {exc.msg}"
+        line = exc.lineno or 1
+        lines = text.splitlines()
+        excerpt = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        message = f"{name}:{line}: {type(exc).__name__}: {exc.msg}"
+        return SyntaxProblem(message, SourceRef(name, line, excerpt), syntax_help(exc, text))
     except ValueError as exc:
-        return f"{name}: cannot be compiled: {exc}"
-    return ""
+        return SyntaxProblem(f"{name}: cannot be compiled: {exc}")
+    return None
+
+
+def syntax_help(error: SyntaxError, text: str) -> str:
+    """What to do about ``error``: an ``await`` outside a coroutine is named with its function."""
+    if isinstance(error, IndentationError):
+        return INDENTATION_HELP
+    what = next((words for key, words in ASYNC_ONLY.items() if error.msg.startswith(key)), "")
+    if not what or "outside" not in error.msg:
+        return SYNTAX_HELP
+    function = enclosing_function(text, error.lineno or 1)
+    if function:
+        return AWAIT_OUTSIDE_ASYNC_HELP.format(what=what, function=function)
+    return AWAIT_AT_TOP_LEVEL_HELP.format(what=what)
+
+
+def enclosing_function(text: str, line: int) -> str:
+    """The innermost ``def`` around ``line``, or ``""`` (the compiler, not the parser, refuses a misplaced ``await``)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return ""
+    around = [
+        node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    return max(around, key=lambda node: node.lineno).name if around else ""
 
 
 def forbidden_import(name: str, source: bytes) -> str:

@@ -7,11 +7,16 @@ scores, whatever the child printed or claimed.
 
 from __future__ import annotations
 
+import re
+import sysconfig
+import tempfile
 from typing import Any
 
 from grader.kit import CheckSpec, ExerciseSpec
+from grader.leftovers import PREFIX
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, SourceRef, Span
 from grader.runner.streams import RawOutcome
+from grader.runner.subject_launch import SUBMISSION
 from grader.submission import Prepared, Readiness
 
 NORMAL_EXIT_CODES = (0, 1)
@@ -35,6 +40,18 @@ CHECKS_NOT_LOADED = "the grader could not load this exercise's checks ({reason})
 DUPLICATE_MESSAGE = "this check reported more than once; no result is trusted"
 MISSING_IMPLEMENTATION = "the kit declares this check but its check file does not implement it"
 NOT_STARTED_MESSAGE = "not started yet"
+# Where the student's file was run from (the temporary copy, or the subject's sandbox) and
+# the interpreter's library: the student knows their file by its name, and asyncio's by its own.
+GRADING_FOLDERS = re.compile(
+    "|".join(
+        re.escape(folder + "/") + suffix
+        for folder, suffix in (
+            (tempfile.gettempdir(), re.escape(PREFIX) + r"[^/\s]+/(?:submission-[^/\s]+/)?"),
+            (str(SUBMISSION), ""),
+            (sysconfig.get_paths()["stdlib"], ""),
+        )
+    )
+)
 EARLY_EXIT_HELP = (
     "Don't call sys.exit(), os._exit() or raise SystemExit/KeyboardInterrupt in the exercise: "
     "the checks need the process to keep running."
@@ -50,7 +67,7 @@ def judge(spec: ExerciseSpec, outcome: RawOutcome) -> ExerciseResult:
     failure = _violation(outcome) or _fatal(outcome) or _process_failure(outcome)
     checks = [_judge_check(check, by_id.get(check.id, []), failure) for check in spec.checks]
     result = _exercise(spec, checks)
-    result.output = outcome.output.decode("utf-8", errors="replace")
+    result.output = as_student_sees(outcome.output.decode("utf-8", errors="replace"))
     result.output_truncated = outcome.output_truncated
     if failure and not _collected(outcome):
         # The checks never loaded: a fault of the kit or the grader, not of the student.
@@ -65,6 +82,11 @@ def judge(spec: ExerciseSpec, outcome: RawOutcome) -> ExerciseResult:
             if check.status is CheckStatus.PASSED:
                 check.status, check.message = CheckStatus.FAILED, NOT_COUNTED.format(reason=failure)
     return result
+
+
+def as_student_sees(text: str) -> str:
+    """``text`` with the grading folders dropped from its paths: ``03_concurrency.py``, ``asyncio/tasks.py``."""
+    return GRADING_FOLDERS.sub("", text)
 
 
 def _collected(outcome: RawOutcome) -> bool:
@@ -123,8 +145,8 @@ def _judge_check(spec: CheckSpec, records: list[dict[str, Any]], failure: str) -
     record = records[0]
     status = record.get("status")
     result.status = CheckStatus(status) if status in ("passed", "failed", "skipped") else CheckStatus.FAILED
-    result.message = str(record.get("message") or "")[:2000]
-    result.help = str(record.get("help") or "")[:1000]
+    result.message = as_student_sees(str(record.get("message") or ""))[:2000]
+    result.help = as_student_sees(str(record.get("help") or ""))[:1000]
     result.timeline = [Span.from_json(s) for s in record.get("timeline") or []][:50]
     if record.get("source"):
         result.source = SourceRef.from_json(record["source"])
@@ -161,5 +183,9 @@ def without_running(item: Prepared) -> ExerciseResult:
     checks = [
         CheckResult(c.id, c.name, CheckStatus.SKIPPED, 0.0, c.points, message=f"skipped: {reason}") for c in spec.checks
     ]
+    if item.where:
+        # The line that stops the file from running fails the first check (the file loads), with what to do.
+        first = checks[0]
+        first.status, first.message, first.source, first.help = CheckStatus.FAILED, item.message, item.where, item.help
     status = PREFLIGHT_STATUS[item.readiness]
     return ExerciseResult(spec.id, spec.title, status, 0.0, spec.max_score, checks, message=item.message, file=spec.file)

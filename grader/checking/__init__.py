@@ -16,22 +16,25 @@ import pytest
 
 from grader.checking.blocking import expect_no_blocking
 from grader.checking.feedback import Failure, Mismatch, NotStarted, expect
-from grader.checking.subject import NotFinished, StudentRaised, Stuck, Subject, student_failure
+from grader.checking.names import missing
+from grader.checking.subject import NotFinished, Stuck, StudentRaised, Subject, student_failure
 from grader.checking.timeline import Timeline
+from grader.model import SourceRef
 
 __all__ = [
     "Failure",
     "Mismatch",
     "NotFinished",
     "NotStarted",
-    "StudentRaised",
     "Stuck",
+    "StudentRaised",
     "Subject",
     "Timeline",
     "check",
     "expect",
     "expect_no_blocking",
     "require",
+    "require_all",
     "student_failure",
 ]
 
@@ -51,20 +54,33 @@ def require(exercise: Subject, name: str, kind: str = "function") -> None:
     """Fail unless the student's module defines ``name`` as ``kind``.
 
     ``kind`` is ``"function"`` (plain ``def``), ``"coroutine function"`` (``async def``),
-    or ``"defined"`` (any value: a later check judges what it is).
+    or ``"defined"`` (any value: a later check judges what it is). Each check requires
+    the functions it calls, so a missing one fails only the checks that need it.
     """
-    found = exercise.names(name)[name]
-    if found == "missing":
-        raise Failure(
-            f"{exercise.file_name} does not define `{name}`", f"Keep the name `{name}` from the stub: the checks call it."
-        )
-    if kind == "coroutine function" and found != "coroutine function":
-        raise Failure(
-            f"`{name}` is a plain function, not a coroutine function",
-            f"Define it with `async def {name}(...)` so that calling it returns a coroutine.",
-        )
-    if kind == "function" and found != "function":
-        raise Failure(
-            f"`{name}` should be a plain (synchronous) function",
-            f"Define it with `def {name}(...)`, not `async def`: it is called from synchronous code.",
-        )
+    require_all(exercise, {name: kind})
+
+
+def require_all(exercise: Subject, kinds: dict[str, str]) -> None:
+    """Fail unless the module defines every name of ``kinds`` as its kind; a missing one is named with its likely rename."""
+    found = exercise.names(*kinds)
+    absent = [name for name in kinds if found[name] == "missing"]
+    if absent:
+        raise missing(absent, exercise.defined(), exercise.file_name, expected=kinds)
+    for name, kind in kinds.items():
+        if kind == "coroutine function" and found[name] != "coroutine function":
+            raise Failure(
+                f"`{name}` is a plain function, not a coroutine function",
+                f"Define it with `async def {name}(...)` so that calling it returns a coroutine.",
+                source=_definition(exercise, name),
+            )
+        if kind == "function" and found[name] != "function":
+            raise Failure(
+                f"`{name}` should be a plain (synchronous) function",
+                f"Define it with `def {name}(...)`, not `async def`: it is called from synchronous code.",
+                source=_definition(exercise, name),
+            )
+
+
+def _definition(exercise: Subject, name: str) -> SourceRef | None:
+    where = exercise.defined().get(name)
+    return SourceRef.from_json(where) if where else None

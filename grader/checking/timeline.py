@@ -15,6 +15,10 @@ NEVER_AWAITED_HELP = (
     "Calling a coroutine function only creates a coroutine object: nothing runs until it is awaited "
     "(or wrapped in a task). Put `await` before the call, or pass it to asyncio.create_task / gather."
 )
+TASK_NEVER_RAN_HELP = (
+    "A task runs only while your code awaits something: await the tasks (`await asyncio.gather(*tasks)`) "
+    "before returning, or they never get to run."
+)
 
 
 class Timeline:
@@ -28,6 +32,7 @@ class Timeline:
         self.never_awaited: list[dict[str, Any]] = list(evidence.get("never_awaited", []))
         self.clock_went_backwards = bool(evidence.get("clock_went_backwards", False))
         self._created: list[dict[str, Any]] = list(evidence.get("created", []))
+        self._waited_at: dict[str, Any] = dict(evidence.get("waited_at", {}))
 
     def spans(self) -> list[Span]:
         """Every job that started, in start order (unfinished ones end where they started)."""
@@ -59,11 +64,30 @@ class Timeline:
     def created_sites(self) -> list[SourceRef]:
         return [SourceRef.from_json(c["source"]) for c in self._created if c.get("source")]
 
+    def waiting_site(self, job: str) -> SourceRef | None:
+        """The student's line the caller was waiting at when ``job`` finished: the await that held it up."""
+        where = self._waited_at.get(job)
+        return SourceRef.from_json(where) if where else None
+
+    def first_wait_site(self) -> SourceRef | None:
+        """Where the caller waited while the first job ran (the await that serialised the jobs), else the first call."""
+        spans = self.spans()
+        return (self.waiting_site(spans[0].name) if spans else None) or self.first_call_site()
+
+    def unfinished(self) -> list[str]:
+        """Jobs that started but had not finished when the evidence was taken (when the student's function returned)."""
+        return [name for name in self.started if name not in self.finished]
+
     def expect_every_job_awaited(self) -> None:
         """Fail with the student's line when a worker was called but its coroutine never ran."""
         if self.never_awaited:
             first = self.never_awaited[0]
             where = SourceRef.from_json(first["source"]) if first.get("source") else None
+            if first.get("task"):
+                at = f"line {where.line} starts" if where else "your code started"
+                raise Failure(
+                    f"{at} {first['call']} as a task, but returned before that task ever ran", TASK_NEVER_RAN_HELP, source=where
+                )
             at = f"line {where.line} calls" if where else "your code called"
             raise Failure(f"{at} {first['call']} but never awaits the coroutine it returns", NEVER_AWAITED_HELP, source=where)
 

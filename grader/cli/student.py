@@ -15,23 +15,21 @@ from typing import Any
 import click
 
 from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit
-from grader.cli.grading import grade_for_student
-from grader.cli.terminal import use_color
+from grader.cli.grading import exercise_folder, grade_for_student
+from grader.cli.terminal import text_look, use_color
 from grader.kit import ExerciseSpec, Kit, KitError
-from grader.model import ExerciseStatus, Report
-from grader.progress import BACKUP_DIR, ExerciseProgress, Progress, ProgressError
+from grader.model import ExerciseResult, ExerciseStatus, Report
+from grader.progress import BACKUP_DIR, ExerciseProgress, Progress, ProgressError, next_hint
 from grader.render.text import render_hints, render_progress, render_solution
 from grader.runner.kept_worker import KeptWorker
-from grader.submission import SubmissionError, check_folder
 
-DEFAULT_FOLDER = Path("exercises")
-NO_FOLDER_HINT = " (run grade in the kit's folder, or give PATH)"
 NOT_PASSED_YET = (
     "{id} has not passed yet ({status}, {score:g}/{max_score:g}): its solution opens once it does.\n"
     "Stuck? `grade hint {id}` gives a hint; `grade show-solution {id} --force` shows it now "
     "(recorded in your report)."
 )
 RESET_QUESTION = "Replace {file} with the original stub? Your version is kept in {backups}"
+ALREADY_STUB = "{file} is the original stub already: nothing to reset."
 
 
 def folder_argument(function: Any) -> Any:
@@ -40,16 +38,6 @@ def folder_argument(function: Any) -> Any:
 
 def exercise_argument(function: Any) -> Any:
     return click.argument("exercise_id", metavar="ID")(function)
-
-
-def exercise_folder(path: Path | None) -> Path:
-    """The exercises folder as the student named it (default ``exercises``), checked to exist."""
-    folder = path or DEFAULT_FOLDER
-    try:
-        check_folder(folder)
-    except SubmissionError as exc:
-        raise CannotGrade(f"{exc}{NO_FOLDER_HINT if path is None else ''}") from None
-    return folder
 
 
 def pick(kit: Kit, token: str) -> ExerciseSpec:
@@ -82,7 +70,7 @@ def list_command(path: Path | None, kit_path: Path | None) -> None:
     folder = exercise_folder(path)
     report = grade_quietly(folder, kit)
     available = {spec.id: len(spec.hints) for spec in kit.exercises}
-    click.echo(render_progress(report, available, folder=str(folder), color=use_color()), nl=False)
+    click.echo(render_progress(report, available, folder=str(folder), **text_look()), nl=False)
 
 
 @main.command("hint")
@@ -91,20 +79,46 @@ def list_command(path: Path | None, kit_path: Path | None) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Reveal every hint at once.")
 @kit_option
 def hint_command(exercise_id: str, path: Path | None, show_all: bool, kit_path: Path | None) -> None:
-    """Reveal one more hint for exercise ID (--all: every hint). Hints used are counted in your report, never deducted."""
-    spec = pick(open_kit(kit_path), exercise_id)
+    """Reveal the next hint for exercise ID: the first failing check's own (--all: every hint). Counted in your report, never deducted."""
+    kit = open_kit(kit_path)
+    spec = pick(kit, exercise_id)
     folder = exercise_folder(path)
     if not spec.hints:
         click.echo(f"{spec.id} has no hints.")
         return
+    shown, new = reveal_hints(folder, spec, None if show_all else failing_checks(folder, kit, spec), every=show_all)
+    click.echo(render_hints(spec.id, shown, len(spec.hints), revealed=new, **text_look()), nl=False)
+
+
+def reveal_hints(
+    folder: Path, spec: ExerciseSpec, result: ExerciseResult | None, *, every: bool = False
+) -> tuple[list[str], bool]:
+    """Reveal and record the next hint (the first failing check's own, from ``result``), or ``every`` one.
+
+    The hints revealed so far, oldest first, and whether one of them is new.
+    """
     progress = Progress(folder)
     recorded = progress.of(spec.id)
-    shown = len(spec.hints) if show_all else min(recorded.hints_used + 1, len(spec.hints))
-    revealed = shown > recorded.hints_used
-    if revealed:
-        recorded.hints_used = shown
+    revealed = [number for number in recorded.revealed() if number < len(spec.hints)]
+    if every:
+        new = [number for number in range(len(spec.hints)) if number not in revealed]
+    else:
+        number = next_hint(spec, result, revealed)
+        new = [] if number is None else [number]
+    if new:
+        recorded.reveal(new)
         record(progress, spec.id, recorded)
-    click.echo(render_hints(spec.id, spec.hints, shown, revealed=revealed, color=use_color()), nl=False)
+    return [spec.hints[number] for number in [*revealed, *new]], bool(new)
+
+
+def failing_checks(folder: Path, kit: Kit, spec: ExerciseSpec) -> ExerciseResult | None:
+    """The exercise graded, to see which check fails: only when checks have hints of their own, and grading can run."""
+    if not any(check.hint for check in spec.checks):
+        return None
+    try:
+        return grade_quietly(folder, kit, [spec]).exercises[0]
+    except CannotGrade:
+        return None  # no sandbox, say: the hints then come in the kit's order
 
 
 @main.command("reset")
@@ -117,22 +131,39 @@ def reset_command(exercise_id: str, path: Path | None, yes: bool, kit_path: Path
     spec = pick(open_kit(kit_path), exercise_id)
     folder = exercise_folder(path)
     target = folder / spec.file
+    if is_original_stub(folder, spec):
+        click.echo(ALREADY_STUB.format(file=target))
+        return
+    if target.exists() and not yes:
+        click.confirm(reset_question(folder, spec), abort=True)
+    click.echo(put_back_stub(folder, spec))
+
+
+def original_stub(spec: ExerciseSpec) -> bytes:
     if not spec.stub.is_file():
         raise CannotGrade(f"the kit has no stub for {spec.id}: {spec.stub} not found")
-    stub = spec.stub.read_bytes()
+    return spec.stub.read_bytes()
+
+
+def is_original_stub(folder: Path, spec: ExerciseSpec) -> bool:
+    """Whether the student's file is the untouched stub, so a reset has nothing to do."""
+    target = folder / spec.file
     try:
-        pristine = target.is_file() and target.read_bytes() == stub
+        return target.is_file() and target.read_bytes() == original_stub(spec)
     except OSError as exc:
         raise CannotGrade(f"cannot read {target}: {exc.strerror}") from None
-    if pristine:
-        click.echo(f"{target} is the original stub already: nothing to reset.")
-        return
-    progress = Progress(folder)
-    backups = _shown(progress.state_dir / BACKUP_DIR)
-    if target.exists() and not yes:
-        click.confirm(RESET_QUESTION.format(file=target, backups=backups), abort=True)
+
+
+def reset_question(folder: Path, spec: ExerciseSpec) -> str:
+    return RESET_QUESTION.format(file=folder / spec.file, backups=_shown(Progress(folder).state_dir / BACKUP_DIR))
+
+
+def put_back_stub(folder: Path, spec: ExerciseSpec) -> str:
+    """Replace the student's file with the original stub, their version kept as a backup; what was done."""
+    target = folder / spec.file
+    stub = original_stub(spec)
     try:
-        backup = progress.back_up(spec.id, target) if target.exists() else None
+        backup = Progress(folder).back_up(spec.id, target) if target.exists() else None
         target.unlink(missing_ok=True)
         target.write_bytes(stub)
     except ProgressError as exc:
@@ -140,7 +171,7 @@ def reset_command(exercise_id: str, path: Path | None, yes: bool, kit_path: Path
     except OSError as exc:
         raise CannotGrade(f"cannot write {target}: {exc.strerror}") from None
     saved = f" Your version is saved as {_shown(backup)}" if backup else ""
-    click.echo(f"Reset {target} to the original stub.{saved}")
+    return f"Reset {target} to the original stub.{saved}"
 
 
 @main.command("show-solution")

@@ -1,7 +1,8 @@
 """The report for a person at a terminal: scores, what went wrong, and why.
 
-Colours and box characters on a terminal; plain ASCII when piped, when ``NO_COLOR`` is
-set, or in CI logs, so the same words read well everywhere.
+Colours and box characters on a terminal (``NO_COLOR`` takes the colours away, nothing
+else); plain ASCII when piped or in CI logs, so the same words read well everywhere. Text
+wraps at word breaks to the width it is read at, and is never wrapped where none is known.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from grader.progress import next_to_do, passed_count
 TIMELINE_WIDTH = 36
 PROGRESS_WIDTH = 20
 MIN_WRAP_WIDTH = 30
-# Leading spaces, then a status symbol, a list number or a label: wrapped lines continue past it.
-HANGING_MARKER = re.compile(r" *(?:(?:[✔✘–!·➜]|\d+\.|hint:) )?")
+# Leading spaces, then a status symbol or word, a list number or a label: wrapped lines continue past it.
+HANGING_MARKER = re.compile(r" *(?:(?:[✔✘–!·➜x-]|ok|PASS|FAIL|TODO|ERR|\d+\.|hint:) +)?")
+TERMINAL_WIDTH = 100  # when a terminal will not say its width
 OUTPUT_PREVIEW_LINES = 8
 ALL_PASSED = "Every exercise passes. Well done!"
 SOLUTION_EARNED_NOTE = "You passed this one: compare, and keep whichever reads better to you."
@@ -43,32 +45,42 @@ CHECK_STYLE = {
 }
 
 
-def render_text(report: Report, *, color: bool, quiet: bool = False, width: int | None = None) -> str:
-    """The whole report as text: ANSI-styled when ``color``, plain ASCII otherwise."""
+def render_text(
+    report: Report, *, color: bool, quiet: bool = False, width: int | None = None, symbols: bool | None = None
+) -> str:
+    """The whole report as text: ANSI-styled when ``color``; see :func:`to_string` for the rest."""
     lines: list[Text] = []
     if not quiet:
         for exercise in report.exercises:
-            lines += exercise_lines(exercise, fancy=color)
+            lines += exercise_lines(exercise, fancy=color if symbols is None else symbols)
             if exercise.status is ExerciseStatus.FAILED and exercise is not report.exercises[-1]:
                 lines.append(Text())
     lines.append(score_line(report))
-    return to_string(lines, color=color, width=width)
+    return to_string(lines, color=color, width=width, symbols=symbols)
 
 
-def to_string(lines: list[Text], *, color: bool, width: int | None = None) -> str:
-    """Styled lines as text. On a terminal: colours, long lines wrapped to its width with a
-    hanging indent. Elsewhere: ASCII, one line each, never wrapped (tools read logs too)."""
-    width = width or shutil.get_terminal_size((100, 24)).columns
+def to_string(lines: list[Text], *, color: bool, width: int | None = None, symbols: bool | None = None) -> str:
+    """Styled lines as text: ANSI colours when ``color``; Unicode symbols when ``symbols``
+    (default: as ``color``), ASCII otherwise.
+
+    Long lines wrap at word breaks to ``width`` (with ``color`` and no width: the
+    terminal's), continuing under their text. Without a width they are never wrapped: one
+    line each, as tools read logs.
+    """
+    if width is None and color:
+        width = shutil.get_terminal_size((TERMINAL_WIDTH, 24)).columns
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=not color)
+    console = Console(
+        file=buffer, force_terminal=color, no_color=not color, width=width or TERMINAL_WIDTH, highlight=False, soft_wrap=width is None
+    )  # fmt: skip
     for line in lines:
-        if not color:
+        if width is None:
             console.print(line)
             continue
         for part in hanging(line, console, width):
             console.print(part, no_wrap=part.no_wrap, overflow=part.overflow)
     text = buffer.getvalue()
-    return text if color else text.translate(ASCII).encode("ascii", "replace").decode()
+    return text if (color if symbols is None else symbols) else text.translate(ASCII).encode("ascii", "replace").decode()
 
 
 def hanging(line: Text, console: Console, width: int) -> list[Text]:
@@ -89,8 +101,8 @@ def score_line(report: Report) -> Text:
     return Text(f"Score: {report.score:g}/{report.max_score:g}  ({done}/{len(report.exercises)} exercises passed)", style)
 
 
-def exercise_lines(exercise: ExerciseResult, *, fancy: bool, first_failure_only: bool = False) -> list[Text]:
-    """The header line of an exercise and, unless it passed, what to look at (or only the first thing)."""
+def exercise_lines(exercise: ExerciseResult, *, fancy: bool) -> list[Text]:
+    """The header line of an exercise and, unless it passed, what to look at."""
     symbol, word, style = STATUS_STYLE[exercise.status]
     header = Text()
     header.append(f"{symbol if fancy else word} ", style=style)
@@ -105,24 +117,27 @@ def exercise_lines(exercise: ExerciseResult, *, fancy: bool, first_failure_only:
         lines.append(Text(f"    {exercise.message}", style=style))
     if exercise.status is ExerciseStatus.PASSED:
         return lines
-    failures = [c for c in exercise.checks if c.status is not CheckStatus.PASSED]
-    for check in failures[:1] if first_failure_only else exercise.checks:
-        lines += check_lines(check, fancy=fancy)
-    if exercise.output.strip() and exercise.status is not ExerciseStatus.ERROR and not first_failure_only:
+    for check in exercise.checks:
+        lines += check_lines(check, fancy=fancy, said=exercise.message)
+    if exercise.output.strip() and exercise.status is not ExerciseStatus.ERROR:
         lines += output_lines(exercise)
     return lines
 
 
-def check_lines(check: CheckResult, *, fancy: bool) -> list[Text]:
+def check_lines(check: CheckResult, *, fancy: bool, said: str = "") -> list[Text]:
+    """One check: its name and points and, unless it passed, why; ``said`` is already on screen, never repeated."""
     symbol, word, style = CHECK_STYLE[check.status]
     line = Text("    ")
     line.append(f"{symbol if fancy else word} ", style=style)
     line.append(check.name, style="dim" if check.status is CheckStatus.SKIPPED else "")
     line.append(f"  {check.score:g}/{check.max_score:g}", style="dim")
     lines = [line]
+    if check.status is CheckStatus.SKIPPED and check.message:
+        repeated = check.message.removeprefix("skipped: ") == said
+        lines.append(Text("        skipped: see above" if repeated else f"        {check.message}", style="dim"))
     if check.status in (CheckStatus.PASSED, CheckStatus.SKIPPED):
         return lines
-    if check.message:
+    if check.message and check.message != said:
         lines.append(Text(f"        {check.message}"))
     if check.source:
         lines += source_lines(check.source)
@@ -169,8 +184,17 @@ def output_lines(exercise: ExerciseResult) -> list[Text]:
     return lines
 
 
-def render_progress(report: Report, hints_available: dict[str, int], *, folder: str, color: bool) -> str:
+def render_progress(
+    report: Report,
+    hints_available: dict[str, int],
+    *,
+    folder: str,
+    color: bool,
+    width: int | None = None,
+    symbols: bool | None = None,
+) -> str:
     """``grade list``: one row per exercise, the next one to do marked, and a progress bar."""
+    fancy = color if symbols is None else symbols
     upcoming = next_to_do(report)
     id_width = max(len(e.id) for e in report.exercises)
     score_width = max(len(_score(e)) for e in report.exercises)
@@ -181,8 +205,8 @@ def render_progress(report: Report, hints_available: dict[str, int], *, folder: 
         symbol, word, style = STATUS_STYLE[exercise.status]
         is_next = exercise is upcoming
         line = Text()
-        line.append(("➜ " if color else "> ") if is_next else "  ", style="bold cyan")
-        line.append(f"{symbol if color else word} ", style=style)
+        line.append(("➜ " if fancy else "> ") if is_next else "  ", style="bold cyan")
+        line.append(f"{symbol if fancy else word} ", style=style)
         line.append(f"{exercise.id:<{id_width}}", style="bold" if is_next else "")
         line.append(f"  {_score(exercise):>{score_width}}", style=style)
         if notes_width:
@@ -190,12 +214,12 @@ def render_progress(report: Report, hints_available: dict[str, int], *, folder: 
         line.append(f"  {exercise.title}", style="" if is_next else "dim")
         line.no_wrap, line.overflow = True, "ellipsis"
         lines.append(line)
-    lines += [Text(), progress_line(report, fancy=color)]
+    lines += [Text(), progress_line(report, fancy=fancy)]
     if upcoming is None:
         lines.append(Text(ALL_PASSED, style="bold green"))
     else:
         lines.append(Text.assemble("Next up: ", (upcoming.id, "bold"), f"  edit {os.path.join(folder, upcoming.file)}; stuck? grade hint {upcoming.id}"))
-    return to_string(lines, color=color)
+    return to_string(lines, color=color, width=width, symbols=fancy)
 
 
 def progress_line(report: Report, *, fancy: bool) -> Text:
@@ -212,19 +236,28 @@ def progress_line(report: Report, *, fancy: bool) -> Text:
     return line
 
 
-def render_hints(exercise_id: str, hints: tuple[str, ...], shown: int, *, revealed: bool, color: bool) -> str:
-    """``grade hint``: the hints revealed so far, the newest one standing out."""
-    lines = [Text.assemble("Hints for ", (exercise_id, "bold"), f" ({shown} of {len(hints)}):")]
-    for number, hint in enumerate(hints[:shown], start=1):
-        lines.append(Text(f"  {number}. {hint}", style="yellow" if number == shown else "dim"))
+def render_hints(
+    exercise_id: str,
+    shown: list[str],
+    total: int,
+    *,
+    revealed: bool,
+    color: bool,
+    width: int | None = None,
+    symbols: bool | None = None,
+) -> str:
+    """``grade hint``: the hints revealed so far, in the order they were, the newest one standing out."""
+    lines = [Text.assemble("Hints for ", (exercise_id, "bold"), f" ({len(shown)} of {total}):")]
+    for number, hint in enumerate(shown, start=1):
+        lines.append(Text(f"  {number}. {hint}", style="yellow" if number == len(shown) else "dim"))
     if not revealed:
         lines.append(Text("No more hints: these are all of them.", style="dim"))
-    elif shown < len(hints):
-        left = len(hints) - shown
+    elif len(shown) < total:
+        left = total - len(shown)
         lines.append(Text(f"{left} more: run `grade hint {exercise_id}` again if you are still stuck.", style="dim"))
     else:
         lines.append(Text("That was the last hint.", style="dim"))
-    return to_string(lines, color=color)
+    return to_string(lines, color=color, width=width, symbols=symbols)
 
 
 def _score(exercise: ExerciseResult) -> str:

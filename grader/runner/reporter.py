@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from grader.checking import blocking
+from grader.checking import blocking, raised
 from grader.checking.feedback import Failure, NotStarted
-from grader.checking.subject import FATAL_HELP, StudentRaised, SubjectEnded, Subject
+from grader.checking.subject import FATAL_HELP, ImportFailed, StudentRaised, Subject, SubjectEnded
 from grader.kit import CheckSpec
 
 _write = os.write
@@ -27,9 +27,8 @@ _clock = time.perf_counter
 
 TIMEOUT_MESSAGE = "did not finish within {limit:g} s of real time: an infinite loop, or code that blocks forever?"
 TIMEOUT_HELP = "Look for a `while True` without an exit, or a wait that nothing ever ends."
-CRASH_HELP = "Your code raised an exception the check did not expect; the line shown is where it came from."
 ENDED_HELP = "Don't exit, kill or crash the process your code runs in: the checks need it to keep running."
-MEMORY_HELP = "The process running your code ran out of its memory limit: look for a list or string that grows without end."
+IMPORT_FAILED_SKIP = "skipped: {file} failed to import (see above)"
 
 
 def make_sender(fd: int, token: str) -> Callable[[dict[str, Any]], None]:
@@ -50,6 +49,7 @@ class CheckReporter:
         self._send = send
         self._passed: set[str] = set()
         self._started: dict[str, float] = {}
+        self._import_failed = False  # a check found the student's file failing to import: the rest would too
         self.subject: Subject | None = None
 
     def send(self, record: dict[str, Any]) -> None:
@@ -76,6 +76,8 @@ class CheckReporter:
         unmet = [self._specs[dep].name for dep in spec.depends if dep not in self._passed]
         if unmet:
             pytest.skip(f"skipped: needs “{unmet[0]}” to pass first")
+        if self._import_failed and self.subject is not None:
+            pytest.skip(IMPORT_FAILED_SKIP.format(file=self.subject.file_name))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
@@ -101,6 +103,7 @@ class CheckReporter:
         excinfo = call.excinfo
         if excinfo is not None:
             record.update(self.describe_failure(excinfo))
+            self._import_failed = self._import_failed or isinstance(excinfo.value, ImportFailed)
         if elapsed > spec.timeout and record["status"] != "skipped" and not record.get("message"):
             record.update(status="failed", message=TIMEOUT_MESSAGE.format(limit=spec.timeout), help=TIMEOUT_HELP)
         if record["status"] == "failed" and record.pop("judged", False):
@@ -128,7 +131,7 @@ class CheckReporter:
             message = f"your code raised {exc.python_says}"
             if exc.fatal:
                 return {"status": "failed", "message": message, "help": FATAL_HELP, "fatal": True, "source": where}
-            help = MEMORY_HELP if exc.type == "MemoryError" else CRASH_HELP
+            message, help = raised.explain(exc)
             return {"status": "failed", "message": message, "help": help, "source": where, "judged": where is None}
         # The check itself broke: the kit's fault, reported as such (the verdict scores it).
         return {"status": "failed", "message": f"the check raised {type(exc).__name__}: {exc}", "judged": True}

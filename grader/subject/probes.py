@@ -12,7 +12,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from grader.subject import source
+
 F = TypeVar("F", bound=Callable[..., Any])
+LOOK_BEFORE_DEADLINE = 0.001  # virtual seconds: where the code waits is read this long before its deadline
 
 registry: dict[str, Callable[..., Any]] = {}
 
@@ -41,16 +44,24 @@ async def within(
     A deadlock (a consumer parked in ``queue.get()`` forever) then ends in ~0 real
     seconds at virtual time ``seconds``. Only this deadline's own expiry counts: a
     ``TimeoutError`` the student's code raised or let through is theirs, and goes on up.
-    ``detail`` is asked, at the deadline, for what was still waiting.
+    ``detail`` is asked, at the deadline, for what was still waiting; just before it
+    (the deadline's cancellation unwinds the code), the student's line ``awaitable`` was
+    parked at, and the coroutines its frames made but never started, are added.
     """
     timeout = asyncio.timeout(seconds)
+    found: dict[str, Any] = {}
+    look = asyncio.get_running_loop().call_later(
+        max(seconds - LOOK_BEFORE_DEADLINE, 0), lambda: found.update(source.parked(awaitable))
+    )
     try:
         async with timeout:
             return await awaitable
     except TimeoutError:
         if not timeout.expired():
             raise
-        raise Deadline(what, seconds, detail() if detail else None) from None
+        raise Deadline(what, seconds, {**(detail() if detail else {}), **found}) from None
+    finally:
+        look.cancel()
 
 
 def plain(value: Any, depth: int = 0) -> Any:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import inspect
+import io
 import linecache
 import sys
 import traceback
 from pathlib import Path
-from types import CodeType, ModuleType, TracebackType
+from types import CodeType, FrameType, FunctionType, ModuleType, TracebackType
 from typing import Any
 
 # BaseExceptions that are part of asyncio's normal life, not attempts to stop the run.
@@ -74,19 +76,93 @@ def caller_in_exercise() -> dict[str, Any] | None:
     return None
 
 
+def suspended_at(awaitable: Any) -> dict[str, Any] | None:
+    """The deepest line of the student's file at which a suspended coroutine (or task) is waiting."""
+    frames = _student_frames(awaitable)
+    return source_ref(frames[-1].f_lineno) if frames else None
+
+
+def parked(awaitable: Any) -> dict[str, Any]:
+    """Where a suspended coroutine waits in the student's file, and the coroutines its frames made but never started.
+
+    A wait that nothing will end is often one for work that was never started: a
+    coroutine made (``run_one(...)``) but never awaited nor wrapped in a task.
+    """
+    frames = _student_frames(awaitable)
+    if not frames:
+        return {}
+    held = [value for frame in frames for local in frame.f_locals.values() for value in _held(local)]
+    unstarted = [c.__name__ for c in held if inspect.iscoroutine(c) and inspect.getcoroutinestate(c) == inspect.CORO_CREATED]
+    return {"waiting_at": source_ref(frames[-1].f_lineno), "never_started": list(dict.fromkeys(unstarted))}
+
+
+def _student_frames(awaitable: Any) -> list[FrameType]:
+    """The frames of the student's file along a suspended coroutine chain, outermost first."""
+    frames = []
+    awaited: Any = awaitable.get_coro() if isinstance(awaitable, asyncio.Task) else awaitable
+    while awaited is not None and hasattr(awaited, "cr_code"):
+        if in_exercise(awaited.cr_code) and awaited.cr_frame is not None:
+            frames.append(awaited.cr_frame)
+        awaited = awaited.cr_await
+    return frames
+
+
+def _held(value: Any) -> list[Any]:
+    """``value``, or what a list, tuple, set or dict of it holds: one level deep."""
+    if type(value) in (list, tuple, set):
+        return list(value)
+    if type(value) is dict:
+        return list(value.values())
+    return [value]
+
+
 def describe_raised(exc: BaseException) -> dict[str, Any]:
     """An exception of the student's code as the judge reads it: type, Python's own text, their line."""
-    lines = traceback.format_exception_only(type(exc), exc)
-    text = lines[-1].strip() if lines else type(exc).__name__
     return {
         "type": type(exc).__name__,
         "message": describe_exception(exc),
-        "python_says": text.replace("Looptime_", "_"),
+        "python_says": python_says(exc).replace("Looptime_", "_"),
         "source": student_line(exc.__traceback__),
         "todo": isinstance(exc, NotImplementedError),
         "fatal": not isinstance(exc, (Exception, *ORDINARY_BASE_EXCEPTIONS)),
         "name": getattr(exc, "name", None) if isinstance(exc, (NameError, ImportError, AttributeError)) else None,
+        **_missing_function(exc),
     }
+
+
+def python_says(exc: BaseException) -> str:
+    """The last line Python would print for ``exc``, with its "Did you mean …?" where it offers one.
+
+    Up to Python 3.11 only the interpreter's own exception printer makes the suggestion
+    (it reads the frame the name was missing from), so its words are taken from there.
+    """
+    lines = traceback.format_exception_only(type(exc), exc)
+    text = lines[-1].strip() if lines else type(exc).__name__
+    if not isinstance(exc, (NameError, AttributeError, ImportError)) or "Did you mean" in text:
+        return text
+    saved, sys.stderr = sys.stderr, io.StringIO()
+    try:
+        sys.__excepthook__(type(exc), exc, exc.__traceback__)
+        printed = sys.stderr.getvalue().rstrip().splitlines()
+    finally:
+        sys.stderr = saved
+    return printed[-1] if printed and printed[-1].startswith(text) else text
+
+
+def _missing_function(exc: BaseException) -> dict[str, Any]:
+    """A probe asked the module for a name it does not define (``getattr(module, "poll_task")``)."""
+    if not isinstance(exc, AttributeError) or _module is None or exc.obj is not _module:
+        return {}
+    return {"missing": str(exc.name), "defined": defined_functions()}
+
+
+def defined_functions() -> dict[str, dict[str, Any]]:
+    """Every function the student's file defines at its top level, with the line of its ``def``."""
+    found = {}
+    for name, value in vars(_module).items() if _module is not None else ():
+        if isinstance(value, FunctionType) and in_exercise(value.__code__):
+            found[name] = source_ref(value.__code__.co_firstlineno)
+    return found
 
 
 def describe_exception(exc: BaseException) -> str:

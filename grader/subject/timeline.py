@@ -4,7 +4,10 @@ Probes hand :func:`worker` to the student's code instead of trusting its return 
 a worker that never ran has no span, a worker awaited one at a time has spans that do
 not overlap, and a worker called but never awaited is named with the line that called
 it. The values the workers return are chosen by the judge, so a result built from the
-job names instead of the workers' returns does not match.
+job names instead of the workers' returns does not match; so, where the judge says, is
+how long each job takes, so a wait of a fixed time (the longest delay) does not match
+the jobs' end. Each job's end also records where the caller was waiting meanwhile: the
+``await`` that held it up.
 
 The recorder is out of the student's reach: the worker carries no reference to it (no
 ``__self__``, no closure, no global). Each job announces itself with an audit event,
@@ -42,15 +45,21 @@ def worker(name: str, delay: float) -> Coroutine[Any, Any, Any]:
 
 async def _job(name: str, delay: float) -> Any:
     box: list[Any] = []
-    _audit(EVENT, "started", (name, None, delay))
-    await asyncio.sleep(delay)
+    takes: list[float] = []
+    _audit(EVENT, "started", (name, takes, delay))
+    await asyncio.sleep(takes[0] if takes else delay)
     _audit(EVENT, "finished", (name, None, box))
     return box[0] if box else None
 
 
-def begin(values: dict[str, Any]) -> None:
-    """Start recording afresh: "now" is t=0, and the jobs named in ``values`` return those values."""
-    _audit(EVENT, "begin", values)
+# A coroutine of the judge's worker reads as the worker's in the student's reprs and warnings.
+_job.__name__ = _job.__qualname__ = "worker"
+
+
+def begin(values: dict[str, Any], durations: dict[str, float] | None = None) -> None:
+    """Start recording afresh: "now" is t=0, the jobs named in ``values`` return those values,
+    and those named in ``durations`` take that long whatever delay they were given."""
+    _audit(EVENT, "begin", (values, durations or {}))
 
 
 def evidence(caller: Any = None) -> dict[str, Any]:
@@ -69,6 +78,7 @@ def install() -> None:
     trusted = {begin.__code__, evidence.__code__, worker.__code__, _job.__code__}
     getframe, getstate, created_state = sys._getframe, inspect.getcoroutinestate, inspect.CORO_CREATED
     current_task, running_loop, get_running = asyncio.current_task, asyncio.get_running_loop, asyncio.events._get_running_loop
+    all_tasks = asyncio.all_tasks
     loop_class, loop_time = virtual_time.looptime.LoopTimeEventLoop, virtual_time.looptime.LoopTimeEventLoop.time
 
     def now() -> float:
@@ -78,8 +88,17 @@ def install() -> None:
     def now_if_running() -> float:
         return now() if get_running() is not None else 0.0
 
-    state: dict[str, Any] = _fresh({}, 0.0)
+    caller_in_exercise, suspended_at = source.caller_in_exercise, source.suspended_at
+    state: dict[str, Any] = _fresh({}, {}, 0.0, None)
     inside = [False]
+
+    def waiting_in(caller: Any) -> dict[str, Any] | None:
+        """The student's line where ``caller``'s task waits right now: the await that holds it up."""
+        if caller is None:
+            return None
+        if caller is current_task():  # the job runs inside the caller's own task: its frames are on the stack
+            return caller_in_exercise()
+        return suspended_at(caller)
 
     def clock() -> float:
         moment = round(now() - state["origin"], 6)
@@ -90,14 +109,18 @@ def install() -> None:
     def record(what: str, data: Any) -> None:
         nonlocal state
         if what == "begin":
-            state = _fresh(dict(data), now_if_running())
+            values, durations = data
+            state = _fresh(dict(values), dict(durations), now_if_running(), current_task() if get_running() else None)
         elif what == "evidence":
             caller, out = data
             never = []
+            in_tasks = {id(task.get_coro()) for task in all_tasks()} if get_running() is not None else set()
             for job, call in state["unstarted"]:
                 if getstate(job) == created_state:
-                    job.close()  # closed here: Python does not warn "never awaited" into the student's output
-                    never.append(call)
+                    in_task = id(job) in in_tasks  # wrapped in a task that never got to run
+                    if not in_task:
+                        job.close()  # closed here: Python does not warn "never awaited" into the student's output
+                    never.append({**call, "task": in_task})
             state["unstarted"] = []
             out.append({
                 "calls": list(state["calls"]),
@@ -105,6 +128,7 @@ def install() -> None:
                 "finished": dict(state["finished"]),
                 "created": list(state["created"]),
                 "never_awaited": never,
+                "waited_at": dict(state["waited_at"]),
                 "in_caller": [n for n, task in state["tasks"].items() if caller is not None and task is caller],
                 "clock_went_backwards": state["tampered"],
             })
@@ -114,10 +138,11 @@ def install() -> None:
             state["created"].append(call)
             state["unstarted"].append((job, call))
         elif what == "started":
-            name, _, delay = data
+            name, takes, delay = data
+            takes.append(float(state["durations"].get(name, delay)))
             state["calls"].append(name)
             state["started"][name] = clock()
-            state["delays"][name] = delay
+            state["delays"][name] = takes[0]
             state["tasks"][name] = current_task()
         elif what == "finished":
             name, _, box = data
@@ -126,6 +151,7 @@ def install() -> None:
             waited = state["finished"][name] - state["started"].get(name, 0.0)
             state["tampered"] = state["tampered"] or waited + 1e-6 < state["delays"].get(name, 0.0)
             box.append(state["values"].get(name, f"{name} done"))
+            state["waited_at"][name] = waiting_in(state["caller"])
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event != EVENT or inside[0]:
@@ -140,8 +166,9 @@ def install() -> None:
     sys.addaudithook(hook)
 
 
-def _fresh(values: dict[str, Any], origin: float) -> dict[str, Any]:
+def _fresh(values: dict[str, Any], durations: dict[str, float], origin: float, caller: Any) -> dict[str, Any]:
     return {
-        "values": values, "origin": origin, "last": 0.0, "tampered": False, "created": [], "unstarted": [],
-        "calls": [], "started": {}, "finished": {}, "delays": {}, "tasks": {},
+        "values": values, "durations": durations, "origin": origin, "caller": caller, "last": 0.0, "tampered": False,
+        "created": [], "unstarted": [], "calls": [], "started": {}, "finished": {}, "delays": {}, "tasks": {},
+        "waited_at": {},
     }  # fmt: skip

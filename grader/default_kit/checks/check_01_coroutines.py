@@ -7,6 +7,7 @@ probes (probe_01_coroutines.py) only report those facts; every verdict is made h
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from grader.checking import Failure, Mismatch, Subject, Timeline, check, expect, expect_no_blocking, require
@@ -17,7 +18,6 @@ WAITS = [("Ada", 2.0), ("Grace", 0.5)]
 TOGETHER = [("Ada", 2.0), ("Grace", 2.0)]
 JOB_NAME, JOB_DELAY = "Ada", 2.0
 JOB_CALL = f"worker({JOB_NAME!r}, {JOB_DELAY:g})"
-JOB_RESULT = f"{JOB_NAME} done"
 
 GREETING_HELP = 'Return f"Hello, {name}!" with the name you were given, once the wait is over.'
 FORGOT_AWAIT_HELP = (
@@ -26,8 +26,8 @@ FORGOT_AWAIT_HELP = (
 )
 WAIT_HELP = "Wait exactly the `delay` you are given, with `await asyncio.sleep(delay)`, before returning the greeting."
 NON_BLOCKING_HELP = (
-    "While one greet waits, the event loop must be free to run the other: wait with "
-    "`await asyncio.sleep(delay)`, not time.sleep() or a busy loop."
+    "Don't make one greet wait for another (a shared lock, a queue, a counter of greets): "
+    "`await asyncio.sleep(delay)` on its own already lets the loop run the other greet meanwhile."
 )
 MAKE_JOB_RAN_HELP = (
     "Don't run the job inside make_job (no asyncio.run, no run_until_complete): just "
@@ -45,11 +45,11 @@ RUN_ONCE_HELP = "Run the job exactly once: a single `asyncio.run(worker(name, de
 RESULT_HELP = "Return the value asyncio.run returns: it is the worker's own result."
 FRESH_LOOP_HELP = (
     "Use asyncio.run(...): it creates a fresh event loop for the job and closes it afterwards. "
-    "Don't reuse a loop from asyncio.get_event_loop()."
+    "Don't reuse a loop made before run_job was called."
 )
 GET_EVENT_LOOP_HELP = (
-    "Use asyncio.run(...) from synchronous code. asyncio.get_event_loop() outside a running loop "
-    "is deprecated since Python 3.12 and an error from 3.14: it finds no loop here either."
+    "From synchronous code, use asyncio.run(worker(name, delay)): it creates a new loop, runs the job and "
+    "closes the loop. asyncio.get_event_loop() with no loop running is deprecated since Python 3.12 and an error since 3.14."
 )
 CLOSE_LOOP_HELP = (
     "Use asyncio.run(...): it closes the loop for you. A loop made with asyncio.new_event_loop() "
@@ -64,11 +64,17 @@ def shown(value: Any) -> str:
     return repr(value)
 
 
+def job_result() -> str:
+    """What the worker returns this time: a value no name or constant predicts."""
+    return f"{JOB_NAME}-{secrets.token_hex(3)}"
+
+
 def duration(timeline: Timeline, name: str) -> float:
     return round(timeline.finished[name] - timeline.started[name], 6)
 
 
 def call_greet(exercise: Subject, name: str, delay: float, deadline: float) -> dict[str, Any]:
+    require(exercise, "greet", "coroutine function")
     what = f"greet({name!r}, {delay:g})"
     evidence: dict[str, Any] = exercise.call("greet", name=name, delay=delay, deadline=deadline, what=what)
     return evidence
@@ -97,11 +103,16 @@ def check_greet_waits(exercise: Subject) -> None:
         evidence = call_greet(exercise, name, delay, delay * 10 + 1)
         elapsed, unawaited = evidence["elapsed"], evidence["unawaited"]
         if unawaited:
-            late = f", so it returned after {elapsed:g} s of event-loop time instead of {delay:g} s"
+            where = SourceRef.from_json(unawaited[0]["source"]) if unawaited[0]["source"] else None
+            at = f"line {where.line} creates" if where else "greet creates"
+            late = f", so {call} returned after {elapsed:g} s of event-loop time instead of {delay:g} s"
             raise Failure(
-                f"{call} created the coroutine {unawaited[0]}() but never awaited it{late if elapsed != delay else ''}",
+                f"{at} the coroutine {unawaited[0]['call']} but never awaits it{late if elapsed != delay else ''}",
                 FORGOT_AWAIT_HELP,
+                source=where,
             )
+        # time.sleep is charged to the virtual clock, so the time is right: the loop was frozen meanwhile.
+        expect_no_blocking(exercise.blocking)
         expect(
             elapsed == delay,
             f"{call} returned after {elapsed:g} s of event-loop time; it should wait {delay:g} s",
@@ -119,7 +130,7 @@ def check_greet_non_blocking(exercise: Subject) -> None:
     expect(
         elapsed == longest,
         f"{calls}, started together, took {elapsed:g} s of event-loop time; "
-        f"waiting without blocking, they would both finish after {longest:g} s",
+        f"if each let the other run while it waits, both would finish after {longest:g} s",
         NON_BLOCKING_HELP,
     )
 
@@ -127,11 +138,12 @@ def check_greet_non_blocking(exercise: Subject) -> None:
 @check("make_job_lazy")
 def check_make_job_lazy(exercise: Subject) -> None:
     require(exercise, "make_job", "function")
+    value = job_result()
     evidence = exercise.call(
         "make_job",
         name=JOB_NAME,
         delay=JOB_DELAY,
-        value=JOB_RESULT,
+        value=value,
         deadline=JOB_DELAY * 10,
         what="awaiting the coroutine make_job returned",
     )
@@ -143,46 +155,59 @@ def check_make_job_lazy(exercise: Subject) -> None:
             "instead of a coroutine that has not started yet",
             MAKE_JOB_RAN_HELP,
         )
+    timeline = Timeline(evidence["timeline"])
     if not job["awaitable"]:
         what = "a function, not the coroutine object it makes when called" if job["callable"] else shown(job["value"])
-        raise Failure(f"make_job returned {what}, which cannot be awaited to run the worker", MAKE_JOB_RETURN_HELP)
+        made = made_but_dropped(timeline)
+        raise Failure(
+            f"make_job returned {what}, which cannot be awaited to run the worker{made}",
+            MAKE_JOB_RETURN_HELP,
+            source=timeline.first_call_site(),
+        )
     # Only after make_job returned did the probe await the job: the worker must have run then.
-    timeline = Timeline(evidence["timeline"])
     expect(
         timeline.calls == [JOB_NAME] and duration(timeline, JOB_NAME) == JOB_DELAY,
         f"awaiting make_job's coroutine ran {timeline.describe()}; "
         f"expected {JOB_CALL} to run once, for {JOB_DELAY:g} s",
         MAKE_JOB_ARGS_HELP,
     )
-    if evidence["result"] != JOB_RESULT:
-        raise Mismatch(JOB_RESULT, evidence["result"], MAKE_JOB_ARGS_HELP, what="awaiting make_job's coroutine to give")
+    if evidence["result"] != value:
+        raise Mismatch(value, evidence["result"], MAKE_JOB_ARGS_HELP, what="awaiting make_job's coroutine to give")
 
 
-def run_the_job(exercise: Subject) -> dict[str, Any]:
+def made_but_dropped(timeline: Timeline) -> str:
+    """`` (line 24 calls worker('Ada', 2.0), …)``: the coroutine the student made and dropped, and where."""
+    if not timeline.never_awaited:
+        return ""
+    first = timeline.never_awaited[0]
+    at = f"line {first['source']['line']}" if first.get("source") else "your code"
+    return f" ({at} calls {first['call']}, and that coroutine never ran)"
+
+
+def run_the_job(exercise: Subject, value: str) -> dict[str, Any]:
     """Have the subject call run_job from synchronous code, as a script would, with the recording worker."""
     require(exercise, "run_job", "function")
-    evidence: dict[str, Any] = exercise.call("run_job", name=JOB_NAME, delay=JOB_DELAY, value=JOB_RESULT)
-    no_loop = evidence.get("no_current_loop")
-    if no_loop:
-        raise Failure(
-            f"run_job asked for the current event loop before any loop ran: {no_loop['message'].rstrip('.')}",
-            GET_EVENT_LOOP_HELP,
-            source=SourceRef.from_json(no_loop["source"]) if no_loop.get("source") else None,
-        )
+    evidence: dict[str, Any] = exercise.call("run_job", name=JOB_NAME, delay=JOB_DELAY, value=value)
     return evidence
 
 
 @check("run_job_result")
 def check_run_job_result(exercise: Subject) -> None:
-    evidence = run_the_job(exercise)
+    value = job_result()
+    evidence = run_the_job(exercise, value)
     returned, timeline = evidence["returned"], Timeline(evidence["timeline"])
     if returned["awaitable"]:
+        if evidence["loops_created"]:
+            # A loop ran, yet a coroutine came back: the coroutine it ran returned the worker's, unawaited.
+            timeline.expect_every_job_awaited()
         raise Failure(
             f"run_job returned a {returned['type']} object instead of the worker's result: "
             "nothing ran it, so the worker never started",
             RUN_RETURNED_CORO_HELP,
+            source=timeline.first_call_site(),
         )
     result = returned["value"]
+    timeline.expect_every_job_awaited()
     expect(bool(timeline.calls), f"the worker was never called: run_job returned {shown(result)} by itself", CALL_WORKER_HELP)
     expect(
         timeline.calls == [JOB_NAME],
@@ -194,14 +219,24 @@ def check_run_job_result(exercise: Subject) -> None:
         f"{JOB_CALL} started but never finished its {JOB_DELAY:g} s wait: the loop stopped before the job ended",
         RUN_ONCE_HELP,
     )
-    if result != JOB_RESULT:
-        raise Mismatch(JOB_RESULT, result, RESULT_HELP, what="run_job to return the worker's result")
+    if result != value:
+        raise Mismatch(value, result, RESULT_HELP, what="run_job to return the worker's result")
 
 
 @check("run_job_loop")
 def check_run_job_loop(exercise: Subject) -> None:
-    evidence = run_the_job(exercise)
+    evidence = run_the_job(exercise, job_result())
     timeline = Timeline(evidence["timeline"])
+    if evidence["get_event_loop"]:
+        where = SourceRef.from_json(evidence["get_event_loop"][0])
+        closed = "closed" if evidence["loop_closed"] else "never closed"
+        raise Failure(
+            f"run_job called asyncio.get_event_loop() (line {where.line}) with no event loop running: Python 3.11 to "
+            "3.13 then create a loop and make it the thread's current one (3.12 and 3.13 add a DeprecationWarning), "
+            f"and Python 3.14 raises RuntimeError right away; here the loop it made was {closed}",
+            GET_EVENT_LOOP_HELP,
+            source=where,
+        )
     expect(
         evidence["ran_on_created_loop"],
         "the worker ran on an event loop that already existed before run_job was called",

@@ -6,15 +6,24 @@ import asyncio
 from types import ModuleType
 from typing import Any
 
-from grader.subject import plain, probe, timeline, virtual_time, within
+from grader.subject import Deadline, describe_raised, plain, probe, timeline, virtual_time, within
 
 
 @probe
-async def run(exercise: ModuleType, function: str, jobs: list[list[Any]], values: dict[str, str]) -> dict[str, Any]:
-    """``function(worker, jobs)``: what it returned, and what the jobs did."""
-    timeline.begin(values)
+async def run(
+    exercise: ModuleType, function: str, jobs: list[list[Any]], values: dict[str, str], durations: dict[str, float]
+) -> dict[str, Any]:
+    """``function(worker, jobs)``, each job taking the judge's duration: what it returned (or raised), when, and
+    what the jobs did meanwhile."""
+    runner = getattr(exercise, function)
+    timeline.begin(values, durations)
     start = virtual_time.now()
-    deadline = sum(delay for _, delay in jobs) * 10
-    result = await within(getattr(exercise, function)(timeline.worker, [tuple(job) for job in jobs]), deadline, f"{function}()")
+    deadline = sum(durations.values()) * 10
+    try:
+        outcome = {"result": plain(await within(runner(timeline.worker, [tuple(job) for job in jobs]), deadline, f"{function}()"))}
+    except Deadline:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the student's exception, judged with the jobs' timeline
+        outcome = {"raised": describe_raised(exc)}
     returned_at = round(virtual_time.now() - start, 6)
-    return {"result": plain(result), "timeline": timeline.evidence(asyncio.current_task()), "returned_at": returned_at}
+    return {**outcome, "timeline": timeline.evidence(asyncio.current_task()), "returned_at": returned_at}

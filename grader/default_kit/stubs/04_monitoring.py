@@ -13,6 +13,9 @@ Docs: https://docs.python.org/3/library/asyncio-task.html#task-object
 
 Your task: fill in the three functions marked TODO. Don't change their names or
 signatures: the checks call them with their own worker and watch when each job runs.
+Like real network calls, the checks' jobs return values you cannot guess and need not
+take exactly `delay` seconds: use what the tasks return, and observe when they finish
+instead of working it out from the delays.
 """
 
 import asyncio
@@ -37,7 +40,8 @@ async def poll_task(worker: Worker, name: str, delay: float, interval: float) ->
 
     Return `(not_done, result)`: how many times `task.done()` returned False, and the
     result. With delay=2.5 and interval=1 it is False at t=0, 1 and 2 s and True at
-    t=3 s, so the answer is `(3, '<name> done')`.
+    t=3 s, so the answer is `(3, '<name> done')`. Count what done() really says: a job
+    that takes longer than its delay is seen False more times.
     """
     # TODO: create the task with asyncio.create_task(worker(name, delay)).
     # TODO: while it is not done, count, and await asyncio.sleep(interval).
@@ -51,8 +55,11 @@ async def run_with_callback(worker: Worker, jobs: list[tuple[str, float]], on_do
     For each (name, delay) in `jobs`, create a task for `worker(name, delay)` and
     register a done callback on it that calls `on_done(task.result())`. The loop calls
     a done callback with the finished *task* as its only argument, as soon as that task
-    finishes: don't call the callback or `on_done` yourself. Then wait until every task
-    has finished before returning.
+    finishes: don't call the callback or `on_done` yourself. Start every task before
+    waiting for any, so the jobs run at the same time, then wait for the tasks
+    themselves and return the moment the last one finishes. With jobs
+    [("A", 3), ("B", 1), ("C", 2)], on_done gets B's result at t=1 s, C's at t=2 s and
+    A's at t=3 s, and the function returns at t=3 s.
     """
     # TODO: define a plain function that takes the finished task and calls on_done(task.result()).
     # TODO: create one task per job and register that function with task.add_done_callback(...).
@@ -65,8 +72,9 @@ async def in_completion_order(worker: Worker, jobs: list[tuple[str, float]]) -> 
 
     Start all the jobs first, then collect them with
     `for next_done in asyncio.as_completed(tasks): result = await next_done`.
-    With jobs [("A", 3), ("B", 1), ("C", 2)] all start at t=0, the whole thing takes 3 s,
-    and the answer is ['B done', 'C done', 'A done'].
+    With jobs [("A", 3), ("B", 1), ("C", 2)] all start at t=0, the function returns at
+    t=3 s, the moment the last job finishes, and the answer is ['B done', 'C done', 'A done'].
+    The order is the one the jobs really finish in: observe it, don't sort by delay.
     """
     # TODO: create one task per job with asyncio.create_task(...).
     # TODO: loop over asyncio.as_completed(tasks), await each item and keep its result.
