@@ -6,14 +6,24 @@ the kit's own tests), so building it needs no network and the image grades with 
 this version. ``pip_spec`` installs from a pinned release or git URL instead. A kit of
 the teacher's own is copied into ``kit/`` and passed to ``grade --kit``.
 
-The zip is reproducible: sorted entries, fixed timestamps, fixed permissions.
+``constraints.txt`` pins every library the grader needs (and what they need) to the
+version installed where the bundle is built, the versions its tests ran with, so the
+image does not pick up a release made since. ``setup.sh`` installs bubblewrap, so the
+checks run in the same sandbox as here. The submission is graded as ``grade`` grades any
+folder, so its files are found as ``grade batch`` finds them (a whole repository, or
+``03_concurrency (1).py``).
+
+The zip is reproducible for one environment: sorted entries, fixed timestamps, fixed permissions.
 """
 
 from __future__ import annotations
 
 import json
+import platform
+import re
 import shlex
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 from grader.kit import Kit
@@ -30,6 +40,9 @@ NOT_A_SOURCE_FOLDER = (
     "of it to bundle: pass --pip SPEC (a release or git URL that setup.sh installs)"
 )
 CHECKS_OUTSIDE_KIT = "{checks} is outside the kit's folder {folder}: keep the checks inside it, so the bundle can carry them"
+NOT_INSTALLED = "the grader's dependencies cannot be pinned: asynclings is not installed here (pip install -e .)"
+CONSTRAINTS = "constraints.txt"
+DISTRIBUTION = "asynclings"
 
 SETUP_SH = """\
 #!/usr/bin/env bash
@@ -55,7 +68,8 @@ if ! "$python" -m venv /autograder/venv; then
   "$python" -m venv /autograder/venv
 fi
 /autograder/venv/bin/python -m pip install -q --upgrade pip
-/autograder/venv/bin/python -m pip install -q {install}
+# The versions the bundle was built and tested with (constraints.txt), not whatever is newest today.
+/autograder/venv/bin/python -m pip install -q -c /autograder/source/constraints.txt {install}
 /autograder/venv/bin/grade --version
 """
 
@@ -66,11 +80,8 @@ RUN_AUTOGRADER = """\
 # AUTOGRADER_ROOT and ASYNCLINGS_GRADE exist only to try it outside Gradescope.
 root="${{AUTOGRADER_ROOT:-/autograder}}"
 grade="${{ASYNCLINGS_GRADE:-$root/venv/bin/grade}}"
+# Whatever the student uploaded (a zip arrives unpacked), grade finds the exercise files in it as grade batch does.
 submission="$root/submission"
-# A whole repository (or a zip of it) was uploaded: grade its exercises folder.
-if [ -d "$submission/exercises" ]; then
-  submission="$submission/exercises"
-fi
 results="$root/results/results.json"
 mkdir -p "$root/results"
 rm -f "$results"
@@ -102,6 +113,7 @@ def build_bundle(target: Path, *, pip_spec: str | None = None, kit: Kit | None =
     entries: dict[str, tuple[bytes, int]] = {
         "setup.sh": (SETUP_SH.format(install=install).encode(), EXECUTABLE),
         "run_autograder": (RUN_AUTOGRADER.format(kit_arguments=kit_arguments, fallback=json.dumps(FALLBACK_RESULTS)).encode(), EXECUTABLE),
+        CONSTRAINTS: (constraints().encode(), REGULAR),
     }
     if not pip_spec:
         entries |= _tree_entries(source_folder(), SOURCE_DIR, PROJECT_FILES)
@@ -115,6 +127,33 @@ def build_bundle(target: Path, *, pip_spec: str | None = None, kit: Kit | None =
             info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, data)
     return sorted(entries)
+
+
+def constraints() -> str:
+    """``name==version`` for every library the grader runs with, as installed here, and what they need in turn."""
+    try:
+        pins = _pins(DISTRIBUTION, {})
+    except metadata.PackageNotFoundError:
+        raise BundleError(NOT_INSTALLED) from None
+    head = f"# The versions the grader was built and tested with (Python {platform.python_version()}): pip install -c {CONSTRAINTS}\n"
+    return head + "".join(f"{pin}\n" for pin in sorted(pins.values(), key=str.lower))
+
+
+def _pins(distribution: str, pins: dict[str, str]) -> dict[str, str]:
+    for requirement in metadata.requires(distribution) or []:
+        spec, _, marker = requirement.partition(";")
+        if "extra" in marker:
+            continue  # test and optional extras are not what grading runs with
+        name = re.split(r"[\s<>=!~\[(]", spec.strip(), maxsplit=1)[0]
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in pins:
+            continue
+        try:
+            pins[key] = f"{name}=={metadata.version(name)}"
+        except metadata.PackageNotFoundError:
+            continue  # needed only on another system or Python
+        _pins(name, pins)
+    return pins
 
 
 def source_folder() -> Path:

@@ -22,8 +22,9 @@ import pytest
 from click.testing import CliRunner
 
 from grader.batch.archives import ArchiveLimits, ArchiveProblem, Budget, TooLarge, extract, safe_name
-from grader.batch.finder import Student, locate, match_exercise
+from grader.batch.finder import Student, locate
 from grader.batch.flags import Reference, code_signature
+from grader.batch.matching import match_exercise
 from grader.batch.names import EntryName, parse_entry_name
 from grader.batch.record import stable_report
 from grader.cli import main
@@ -31,7 +32,7 @@ from grader.kit import Kit
 from grader.model import ExerciseResult, ExerciseStatus, Report
 
 from .batch_fixtures import AWAIT, FILE, IGNORED, LOOPS, REFERENCE, STUB, make_class, write_file, write_tar, write_zip, zip_bomb, zip_bytes
-from .conftest import ROOT
+from .conftest import GOLDEN, ROOT, expected_score
 
 CLASS_OPTIONS = ["-e", "03", "--timeout", "2"]
 GRADEBOOK = ("grades.csv", "grades.json", "report.html")
@@ -84,7 +85,8 @@ def test_gradebook_row_by_row(graded: dict) -> None:
         assert got == (want.name, want.total, want.status, "; ".join(want.flags)), student
         assert row["command"] == f"grade work/{student}/submission -e 03_concurrency --timeout 2"
     assert list(table["alice"]) == [
-        "student", "name", "total", "max_score", "03_concurrency", "03_concurrency_status", "flags", "overrides", "command",
+        "student", "name", "total", "max_score", "03_concurrency", "03_concurrency_status",
+        "late", "flags", "notes", "overrides", "feedback", "command",
     ]  # fmt: skip
 
 
@@ -114,7 +116,12 @@ def test_where_each_file_came_from_and_what_was_noticed(graded: dict) -> None:
     assert found["10002"]["files"] == {"03_concurrency": "Eve Adams_10002_assignsubmission_file_/my_work.zip:hw/03_concurrency.py"}
     assert found["bob"]["files"] == {"03_concurrency": "bob.zip:bob/03_concurrency.py"}
     assert found["20002"]["notes"] == [
-        "03_concurrency.py: graded gracek_20002_30003_03_concurrency-1.py; also found gracek_20002_30002_03_concurrency.py"
+        "03_concurrency.py: graded gracek_20002_30003_03_concurrency-1.py, the highest resubmission number (1); "
+        "set aside gracek_20002_30002_03_concurrency.py (2024-05-03 08:00:00 UTC)"
+    ]
+    assert found["zack"]["notes"] == [
+        "03_concurrency.py: graded zack.zip:03_concurrency.py, the newest upload (2024-05-03 09:00:00 UTC); "
+        "set aside zack/03_concurrency.py (2024-05-03 08:00:00 UTC)"
     ]
     assert found["asyncio-hw-judy"]["notes"][0] == "not graded: asyncio-hw-judy/solutions holds copies of the reference solutions"
     assert found["mallory"]["notes"] == [
@@ -191,33 +198,34 @@ def test_whole_kit_with_roster_overrides_reuse_and_force(tmp_path: Path, kit: Ki
     out = tmp_path / "out"
     command = ["batch", submissions, "-o", out, "--roster", tmp_path / "students.csv", "--overrides", tmp_path / "overrides.csv"]
     code, output = grade(*command)
-    assert (code, output.splitlines()[-1]) == (0, f"4 students: 4 graded, 0 reused; gradebook in {out}")
+    assert (code, output.splitlines()[-1]) == (0, f"5 students: 4 graded, 0 reused, 1 with no submission; gradebook in {out}")
     table = rows(out)
+    timing = kit.exercise("03_concurrency").check("concurrent_timing").points  # ann's override takes it away
     assert [(s, r["name"], r["total"]) for s, r in table.items()] == [
-        ("ann", "Ann Lee", "94"),
+        ("ann", "Ann Lee", f"{kit.max_score - timing:g}"),
         ("ben", "Ben Ode", "5"),
-        ("cat", "Cat Ray", "20"),
+        ("cat", "Cat Ray", f"{kit.exercise('01_coroutines').max_score:g}"),
         ("dave", "Dave Oz", "10"),
-        ("zed", "", "14"),
+        ("zed", "", f"{expected_score(GOLDEN / '03_concurrency' / 'await_in_loop'):g}"),  # AWAIT's expected score
     ]
     assert table["ann"]["flags"] == "; ".join(f"identical_to_reference:{s.id}" for s in kit.exercises)
     assert table["ann"]["overrides"] == "03_concurrency/concurrent_timing 6->0: copied from the reference (overrides.csv:2)"
-    assert (table["ann"]["03_concurrency"], table["ann"]["05_queues_status"]) == ("14", "passed")
+    assert (table["ann"]["03_concurrency"], table["ann"]["05_queues_status"]) == (f"{kit.exercise('03_concurrency').max_score - timing:g}", "passed")
     assert table["ben"]["overrides"] == "03_concurrency 0->5: late file accepted by email (overrides.csv:3)"
-    assert {table["ben"][f"{s.id}_status"] for s in kit.exercises} == {"not_started"}
-    assert [table["cat"][f"{s.id}_status"] for s in kit.exercises] == ["passed", "error", "error", "error", "error"]
-    assert (table["dave"]["flags"], table["dave"]["01_coroutines_status"], table["dave"]["command"]) == ("no_submission", "missing", "")
+    assert [table["ben"][f"{s.id}_status"] for s in kit.exercises] == ["overridden" if s.id == "03_concurrency" else "not_started" for s in kit.exercises]
+    assert [table["cat"][f"{s.id}_status"] for s in kit.exercises] == ["passed" if s.id == "01_coroutines" else "error" for s in kit.exercises]
+    assert (table["dave"]["flags"], table["dave"]["01_coroutines_status"], table["dave"]["command"]) == ("no_submission", "overridden", "")
     assert table["dave"]["overrides"] == "01_coroutines 0->10: oral exam (overrides.csv:4)"
     assert table["zed"]["flags"] == "not_on_roster"
-    assert "Score after your teacher's changes: 94/100" in (out / "feedback" / "ann.md").read_text(encoding="utf-8")
+    assert f"Score after your teacher's changes: {kit.max_score - timing:g}/{kit.max_score:g}" in (out / "feedback" / "ann.md").read_text(encoding="utf-8")
     assert "No submission was received from you" in (out / "feedback" / "dave.md").read_text(encoding="utf-8")
 
     (tmp_path / "overrides.csv").write_text("student,exercise,points,reason\nzed,03,20,regraded by hand\n")
     code, output = grade(*command)
-    assert output.splitlines()[-1] == f"4 students: 0 graded, 4 reused; gradebook in {out}"
-    assert [r["total"] for r in rows(out).values()] == ["100", "0", "20", "0", "20"]
+    assert output.splitlines()[-1] == f"5 students: 0 graded, 4 reused, 1 with no submission; gradebook in {out}"
+    assert [r["total"] for r in rows(out).values()] == [f"{kit.max_score:g}", "0", f"{kit.exercise('01_coroutines').max_score:g}", "0", "20"]
     code, output = grade(*command, "--force")
-    assert output.splitlines()[-1] == f"4 students: 4 graded, 0 reused; gradebook in {out}"
+    assert output.splitlines()[-1] == f"5 students: 4 graded, 0 reused, 1 with no submission; gradebook in {out}"
 
 
 def one_line_error(code: int, output: str) -> str:
@@ -229,8 +237,12 @@ def one_line_error(code: int, output: str) -> str:
 @pytest.mark.parametrize(
     ("files", "args", "message"),
     [
-        ({}, ["batch", "nowhere", "-o", "out"], "Error: submissions must be a folder of student folders and archives: {anchor}"),
-        ({}, ["batch", "class", "-o", "out", "--shard", "3/2"], "Error: shard must look like K/N with 1 <= K <= N (e.g. 2/4), found '3/2'"),
+        ({}, ["batch", "nowhere", "-o", "out"], "Error: submissions must be a folder of student folders and archives, or a platform's export archive (.zip, .tar.gz): {anchor}"),
+        ({}, ["batch", "class", "-o", "out", "--shard", "3/2"], "Error: shard must look like K/N with 1 <= K <= N (e.g. 2/4), or auto, found '3/2'"),
+        ({}, ["batch", "class", "-o", "out", "--shard", "auto"], "Error: --shard auto found no array index: run it in a Kubernetes Indexed Job"),
+        ({"o.csv": "student,exercise,points,reason\nx,03,1,r\n"}, ["batch", "class", "-o", "out", "--overrides", "o.csv"], "Error: o.csv:2: no student 'x' in this batch; fix the id, or remove the line"),
+        ({}, ["batch", "class", "-o", "out", "--due", "friday"], "Error: due must be a date and time like 2024-05-03T23:59"),
+        ({}, ["batch", "class", "-o", "out", "--late-penalty", "ten"], "Error: late penalty must look like 10%/day, 10%, 2/day, 2/hour or 5, found 'ten'"),
         ({"r.csv": "name,email\nA,a@b\n"}, ["batch", "class", "-o", "out", "--roster", "r.csv"], "needs a header row with an 'id' column"),
         ({"r.csv": "id\nx\nx\n"}, ["batch", "class", "-o", "out", "--roster", "r.csv"], "r.csv:3: id 'x' appears twice"),
         ({"o.csv": "student,exercise,points,reason\nx,99,1,r\n"}, ["batch", "class", "-o", "out", "--overrides", "o.csv"], "o.csv:2: exercise '99' matches no exercise"),
@@ -238,7 +250,10 @@ def one_line_error(code: int, output: str) -> str:
         ({"o.csv": "student,points\n"}, ["batch", "class", "-o", "out", "--overrides", "o.csv"], "needs a header row with the columns student,exercise,points,reason"),
         ({}, ["merge", "class", "-o", "out"], "class is not a batch output (no batch.json)"),
     ],
-    ids=["no-folder", "bad-shard", "roster-no-id", "roster-twice", "override-exercise", "override-points", "override-columns", "merge-not-batch"],
+    ids=[
+        "no-folder", "bad-shard", "auto-shard-nowhere", "override-nobody", "bad-due", "bad-penalty",
+        "roster-no-id", "roster-twice", "override-exercise", "override-points", "override-columns", "merge-not-batch",
+    ],  # fmt: skip
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, files: dict[str, str], args: list[str], message: str) -> None:
     (tmp_path / "class").mkdir()
@@ -422,7 +437,13 @@ def test_zip_links_are_refused_and_only_useful_members_written(tmp_path: Path) -
     ],
 )
 def test_platform_names(raw: str, student: str, name: str, rest: str) -> None:
-    assert parse_entry_name(raw) == EntryName(student, name, rest)
+    parsed = parse_entry_name(raw)
+    assert parsed is not None and (parsed.student, parsed.name, parsed.rest) == (student, name, rest)
+
+
+def test_platform_names_carry_lateness_and_attempt_times() -> None:
+    assert parse_entry_name("doejane_LATE_12345_67890_03_x.py") == EntryName("12345", "doejane", "03_x.py", late=True)
+    assert parse_entry_name("HW1_jdoe_attempt_2024-05-01-10-00-00_03_x.py") == EntryName("jdoe", "", "03_x.py", stamp="2024-05-01-10-00-00")
 
 
 def test_plain_names_are_no_platform() -> None:

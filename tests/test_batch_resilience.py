@@ -26,7 +26,7 @@ from grader.runner import processes
 from grader.runner.cgroup import ROOTS
 from grader.runner.sandbox import detect, resolve
 
-from .batch_fixtures import ALTERNATIVE, AWAIT, FILE, HARD, LOOPS, REFERENCE, write_file, write_zip
+from .batch_fixtures import ALTERNATIVE, AWAIT, BASE, FILE, HARD, LOOPS, REFERENCE, set_time, write_file, write_zip
 from .test_batch import GRADEBOOK, alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="follows the batch's processes in /proc")
@@ -38,11 +38,14 @@ KEPT = ["a1", "a2"]
 
 
 def make_class(root: Path) -> None:
+    """The class, each file with the same time in every copy: the gradebook says when work was handed in."""
     write_file(root / "a1" / FILE, REFERENCE)
     write_file(root / "a2" / FILE, AWAIT)
     write_file(root / "b_hangs" / FILE, LOOPS)
     write_file(root / "c1" / FILE, HARD)
     write_zip(root / "d1.zip", {FILE: ALTERNATIVE})
+    for path in root.rglob("*"):
+        set_time(path, BASE)
 
 
 class Batch:

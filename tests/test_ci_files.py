@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import metadata
 import re
 import shutil
 import stat
@@ -61,12 +62,16 @@ def bundle(tmp_path: Path, *args: str) -> zipfile.ZipFile:
     return zipfile.ZipFile(target)
 
 
-def fake_autograder(tmp_path: Path, archive: zipfile.ZipFile, submission: dict[str, str]) -> Path:
-    """A folder laid out like Gradescope's /autograder: the zip in source/, the student's files in submission/."""
+def fake_autograder(tmp_path: Path, archive: zipfile.ZipFile, submission: dict[str, str], upload: Path | None = None) -> Path:
+    """A folder laid out like Gradescope's /autograder: the zip in source/, the student's files
+    (``submission``, or a copy of the folder ``upload``) in submission/."""
     root = tmp_path / "autograder"
     archive.extractall(root / "source")
     archive.close()
-    (root / "submission").mkdir()
+    if upload is not None:
+        shutil.copytree(upload, root / "submission")
+    else:
+        (root / "submission").mkdir()
     for name, text in submission.items():
         (root / "submission" / name).write_text(text, encoding="utf-8")
     return root
@@ -154,7 +159,7 @@ def test_bundle_holds_executable_scripts_and_the_grader_without_solutions(tmp_pa
         run = archive.read("run_autograder").decode()
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert setup.startswith("#!/usr/bin/env bash\n") and run.startswith("#!/usr/bin/env bash\n")
-    assert "/autograder/venv/bin/python -m pip install -q /autograder/source/asynclings\n" in setup
+    assert "/autograder/venv/bin/python -m pip install -q -c /autograder/source/constraints.txt /autograder/source/asynclings\n" in setup
     assert "\napt-get update -q\napt-get install -y -q bubblewrap\n" in setup  # checks run in its sandbox on Gradescope too
     assert setup.index("bubblewrap") < setup.index("pip install")
     assert '"$grade" "$submission" --format gradescope --output "$results"\n' in run
@@ -171,8 +176,17 @@ def test_bundle_is_reproducible_and_can_install_from_pip_instead(tmp_path: Path)
             builds.append(Path(str(archive.filename)).read_bytes())
     assert builds[0] == builds[1]
     with bundle(tmp_path, "--pip", "asynclings @ git+https://example.org/asynclings@v1") as archive:
-        assert archive.namelist() == ["run_autograder", "setup.sh"]
-        assert "pip install -q 'asynclings @ git+https://example.org/asynclings@v1'\n" in archive.read("setup.sh").decode()
+        assert archive.namelist() == ["constraints.txt", "run_autograder", "setup.sh"]
+        assert "pip install -q -c /autograder/source/constraints.txt 'asynclings @ git+https://example.org/asynclings@v1'\n" in archive.read("setup.sh").decode()
+
+
+def test_bundle_pins_the_versions_it_was_built_and_tested_with(tmp_path: Path) -> None:
+    with bundle(tmp_path) as archive:
+        pins = [line for line in archive.read("constraints.txt").decode().splitlines() if not line.startswith("#")]
+    versions = dict(pin.split("==") for pin in pins)
+    for name in ("click", "pytest", "pytest-asyncio", "pytest-timeout", "looptime", "rich", "watchfiles", "pluggy"):
+        assert versions[name] == metadata.version(name), name
+    assert not {"selenium", "xmlschema", "asynclings"} & set(versions)  # test extras, and the grader itself, are not pinned
 
 
 @needs_bash
@@ -183,6 +197,24 @@ def test_run_autograder_grades_the_submission_into_results_json(tmp_path: Path, 
     assert len(results["tests"]) == sum(len(e.checks) for e in kit.exercises)
     timing = next(t for t in results["tests"] if t["name"].startswith("03_concurrency: run_concurrently runs three jobs"))
     assert (timing["status"], timing["score"], timing["max_score"]) == ("failed", 0.0, 6.0)
+
+
+def test_gradescope_tests_are_as_visible_as_the_kit_says(tmp_path: Path) -> None:
+    """A check declared ``visibility = "after_due_date"`` (or hidden) in kit.toml is so in results.json."""
+    (tmp_path / "course").mkdir()
+    kit_file = make_kit(tmp_path / "course")
+    text = kit_file.read_text(encoding="utf-8")
+    kit_file.write_text(text.replace('id = "doubles"', 'id = "doubles"\n  visibility = "after_due_date"', 1), encoding="utf-8")
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "01_double.py").write_text(ANSWER, encoding="utf-8")
+    target = tmp_path / "results.json"
+    result = CliRunner().invoke(main, [str(tmp_path / "work"), "--kit", str(kit_file), "--format", "gradescope", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    shown = {t["name"].split(": ", 1)[1]: t["visibility"] for t in json.loads(target.read_text(encoding="utf-8"))["tests"]}
+    assert sorted(shown.values()) == ["after_due_date", "visible"], shown
+    kit_file.write_text(text.replace('id = "doubles"', 'id = "doubles"\n  visibility = "later"', 1), encoding="utf-8")
+    refused = CliRunner().invoke(main, [str(tmp_path / "work"), "--kit", str(kit_file)])
+    assert refused.exit_code == 2 and "visibility must be one of visible, after_due_date, after_published, hidden, found 'later'" in refused.output
 
 
 @needs_bash

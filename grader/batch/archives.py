@@ -1,10 +1,11 @@
-"""Safe extraction of the archives students upload (``.zip``, ``.tar.gz``, ``.tgz``, ``.tar``).
+"""Safe extraction of the archives students upload (``.zip``, and ``.tar`` plain or compressed).
 
 An archive is checked as a whole before anything is written: a member that would land
 outside the destination (``../``, an absolute name, a drive letter), a link or device,
 too many bytes or a suspicious compression ratio rejects the archive with an
 :class:`ArchiveProblem` that says why. Only the members the finder can use are written
-(``.py`` files and nested archives). One :class:`Budget` per student counts the members
+(``.py`` files, ``.py.txt`` look-alikes and nested archives; everything, for a whole
+export), each with the time the archive recorded for it. One :class:`Budget` per student counts the members
 and the bytes of all their archives together, at every nesting level, so archives
 inside archives cannot multiply what one upload puts on disk; passing it raises
 :class:`TooLarge`. Every byte written is counted as it is written, so a header that lies
@@ -13,17 +14,22 @@ about sizes does not help.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime
+import os
 import shutil
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
-WANTED_SUFFIXES = (".py", *ARCHIVE_SUFFIXES)
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+# Archives students send that the standard library cannot open: reported, never dropped.
+UNSUPPORTED_SUFFIXES = {".rar": "RAR", ".7z": "7-Zip", ".zipx": "ZIPX", ".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "Zstandard", ".lzh": "LHA", ".cab": "CAB", ".arj": "ARJ"}
+WANTED_SUFFIXES = (".py", ".pyw", ".txt", *ARCHIVE_SUFFIXES, *UNSUPPORTED_SUFFIXES)
 CHUNK = 64 * 1024
 
 UNSAFE_NAME = "member {name!r} would be written outside the archive's folder; the archive was not extracted"
@@ -33,6 +39,7 @@ OVER_BUDGET = "would take this student's archives past {limit} MiB unpacked, cou
 TOO_BIG = "unpacks to more than {limit} MiB (a zip bomb?); the archive was not extracted"
 RATIO = "member {name!r} expands {ratio:.0f} times (a zip bomb?); the archive was not extracted"
 UNREADABLE = "not a readable archive ({reason})"
+UNSUPPORTED = "{size} received, a {kind} archive, which the grader cannot open; nothing in it was graded (ask for a .zip)"
 EMPTY = "the archive is empty"
 
 
@@ -97,34 +104,45 @@ class _Member:
     packed: int
     regular: bool
     folder: bool
+    time: float | None = None  # seconds since the epoch, as the archive recorded it
 
 
 def is_archive(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def unsupported_archive(path: Path) -> str:
+    """The kind of archive ``path`` is when the grader cannot open it (``RAR``), else ``""``."""
+    lowered = path.name.lower()
+    if not path.is_file() or lowered.endswith(ARCHIVE_SUFFIXES):
+        return ""
+    return next((kind for suffix, kind in UNSUPPORTED_SUFFIXES.items() if lowered.endswith(suffix)), "")
+
+
 def archive_stem(name: str) -> str:
     """``alice.tar.gz`` → ``alice``: the name without its archive suffix."""
     lowered = name.lower()
-    for suffix in ARCHIVE_SUFFIXES:
+    for suffix in (*ARCHIVE_SUFFIXES, *UNSUPPORTED_SUFFIXES):
         if lowered.endswith(suffix):
             return name[: -len(suffix)]
     return name
 
 
-def extract(archive: Path, destination: Path, budget: Budget | None = None) -> list[Path]:
-    """Extract the useful members of ``archive`` into ``destination`` (a folder of its own).
+def extract(archive: Path, destination: Path, budget: Budget | None = None, everything: bool = False) -> list[Path]:
+    """Extract the useful members of ``archive`` (or, ``everything``, all its files) into ``destination`` (a folder of its own).
 
     ``budget`` is the student's, shared by all their archives (default: one for this
-    archive alone). Returns the files written, sorted. On any problem nothing is left in
-    ``destination``, and the budget is as it was.
+    archive alone). Each file keeps the time the archive recorded for it. Returns the
+    files written, sorted. On any problem nothing is left in ``destination``, and the
+    budget is as it was.
     """
     budget = budget or Budget()
     mark = budget.mark()
+    wanted = _regular if everything else _wanted
     try:
         if archive.name.lower().endswith(".zip"):
-            return _extract_zip(archive, destination, budget)
-        return _extract_tar(archive, destination, budget)
+            return _extract_zip(archive, destination, budget, wanted)
+        return _extract_tar(archive, destination, budget, wanted)
     except ArchiveProblem:
         shutil.rmtree(destination, ignore_errors=True)
         budget.reset(mark)
@@ -135,13 +153,13 @@ def extract(archive: Path, destination: Path, budget: Budget | None = None) -> l
         raise ArchiveProblem(UNREADABLE.format(reason=_reason(exc))) from None
 
 
-def _extract_zip(archive: Path, destination: Path, budget: Budget) -> list[Path]:
+def _extract_zip(archive: Path, destination: Path, budget: Budget, wanted: Callable[[_Member], bool]) -> list[Path]:
     with zipfile.ZipFile(archive) as bundle:
         members = [_zip_member(info) for info in bundle.infolist()]
-        _vet(members, budget)
+        _vet(members, budget, wanted)
         written = []
         for info, member in zip(bundle.infolist(), members, strict=True):
-            if _wanted(member):
+            if wanted(member):
                 with bundle.open(info) as source:
                     written.append(_write(source, destination, member, budget))
     return sorted(written)
@@ -150,20 +168,28 @@ def _extract_zip(archive: Path, destination: Path, budget: Budget) -> list[Path]
 def _zip_member(info: zipfile.ZipInfo) -> _Member:
     kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver recorded no file type
     special = kind not in (0, stat.S_IFREG, stat.S_IFDIR)
-    return _Member(info.filename, info.file_size, info.compress_size, not info.is_dir() and not special, info.is_dir())
+    return _Member(info.filename, info.file_size, info.compress_size, not info.is_dir() and not special, info.is_dir(), _zip_time(info))
 
 
-def _extract_tar(archive: Path, destination: Path, budget: Budget) -> list[Path]:
+def _zip_time(info: zipfile.ZipInfo) -> float | None:
+    """A zip records local times without a zone: they are read as UTC, and shown back as such."""
+    try:
+        return datetime.datetime(*info.date_time, tzinfo=datetime.UTC).timestamp()
+    except ValueError:
+        return None
+
+
+def _extract_tar(archive: Path, destination: Path, budget: Budget, wanted: Callable[[_Member], bool]) -> list[Path]:
     with tarfile.open(archive, "r:*") as bundle:
         infos = _tar_members(bundle, budget)
         # A tar compresses as a whole: each member is judged by the whole archive's ratio.
         total = sum(i.size for i in infos)
         share = archive.stat().st_size / max(total, 1)
-        members = [_Member(i.name, i.size, round(i.size * share), i.isfile(), i.isdir()) for i in infos]
-        _vet(members, budget)
+        members = [_Member(i.name, i.size, round(i.size * share), i.isfile(), i.isdir(), float(i.mtime)) for i in infos]
+        _vet(members, budget, wanted)
         written = []
         for info, member in zip(infos, members, strict=True):
-            if _wanted(member):
+            if wanted(member):
                 source = bundle.extractfile(info)
                 assert source is not None  # a regular file always has a stream
                 with source:
@@ -186,7 +212,7 @@ def _tar_members(bundle: tarfile.TarFile, budget: Budget) -> list[tarfile.TarInf
     return infos
 
 
-def _vet(members: list[_Member], budget: Budget) -> None:
+def _vet(members: list[_Member], budget: Budget, wanted: Callable[[_Member], bool]) -> None:
     """Refuse the archive before anything is written, for what its headers declare."""
     limits = budget.limits
     if not members:
@@ -203,7 +229,7 @@ def _vet(members: list[_Member], budget: Budget) -> None:
         if member.size > limits.ratio_floor and member.size > limits.ratio * max(member.packed, 1):
             raise ArchiveProblem(RATIO.format(name=member.name, ratio=member.size / max(member.packed, 1)))
     budget.count(len(members))
-    budget.expect(sum(member.size for member in members if _wanted(member)))
+    budget.expect(sum(member.size for member in members if wanted(member)))
 
 
 def safe_name(name: str) -> bool:
@@ -218,6 +244,10 @@ def _wanted(member: _Member) -> bool:
     return member.regular and member.name.lower().endswith(WANTED_SUFFIXES)
 
 
+def _regular(member: _Member) -> bool:
+    return member.regular
+
+
 def _write(source: IO[bytes], destination: Path, member: _Member, budget: Budget) -> Path:
     target = destination.joinpath(*_parts(member.name))
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -225,6 +255,9 @@ def _write(source: IO[bytes], destination: Path, member: _Member, budget: Budget
         for chunk in _chunks(source):
             budget.spend(len(chunk))
             sink.write(chunk)
+    if member.time is not None:
+        with contextlib.suppress(OSError, OverflowError, ValueError):
+            os.utime(target, (member.time, member.time))
     return target
 
 

@@ -17,7 +17,7 @@ from grader.kit import Kit
 GRADER = Path(__file__).resolve().parent.parent
 # The parts of the grader that never change a verdict: rendering, the command line, batch,
 # and the naming and removal of its temporary folders.
-NOT_GRADING = ("batch", "cli", "render", "leftovers.py")
+NOT_GRADING = ("authoring", "batch", "cli", "render", "leftovers.py")
 GRADING_SUFFIXES = (".py", ".ini", ".toml")
 
 

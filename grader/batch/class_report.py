@@ -1,9 +1,11 @@
 """``report.html``: the class at a glance, in one self-contained page.
 
 Score distributions per exercise, the checks most often failed with how many students
-failed each, and a table of students that sorts by any column when its header is
-clicked. Everything is inline (CSS, script, no fonts, no images), and a content security
-policy forbids the page any network access, so it opens from a file or an LMS attachment.
+failed each, similar submissions (a hint for a human, never a penalty), and a table of
+students that sorts by any column when its header is clicked, with each student's flags,
+notes, the audit of changes to their score, and a link to their feedback file.
+Everything is inline (CSS, script, no fonts, no images), and a content security policy
+forbids the page any network access, so it opens from a file or an LMS attachment.
 """
 
 from __future__ import annotations
@@ -11,16 +13,22 @@ from __future__ import annotations
 import html
 import statistics
 from collections import Counter
+from typing import TYPE_CHECKING
 
+from grader.batch.similarity import Pair
 from grader.batch.store import Manifest
-from grader.model import CheckStatus, Report
+from grader.model import CheckStatus
+
+if TYPE_CHECKING:
+    from grader.batch.gradebook import Row
 
 BUCKETS = ("0", "1–49%", "50–79%", "80–99%", "100%")
 MOST_FAILED = 20
+MOST_SIMILAR = 200
 NOT_GRADED = "missing"
 
 STYLE = """
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1d1d1f; }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 96rem; padding: 0 1rem; color: #1d1d1f; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; font-size: 1.25rem; }
 .summary { color: #555; }
 .distributions { display: grid; grid-template-columns: repeat(auto-fill, minmax(20rem, 1fr)); gap: 1rem 2rem; }
@@ -35,7 +43,10 @@ td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; }
 th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit; }
 th[aria-sort=ascending] button::after { content: " ▲"; } th[aria-sort=descending] button::after { content: " ▼"; }
 .passed { color: #1a7f37; } .failed { color: #b3261e; } .error { color: #9a6700; } .not_started, .missing { color: #777; }
-.flags { font-size: .8rem; color: #9a6700; }
+.overridden { color: #6a3db3; font-style: italic; }
+.flags, .notes, .audit { font-size: .8rem; overflow-wrap: anywhere; } .flags { color: #9a6700; min-width: 9rem; }
+.notes, .audit { color: #444; min-width: 16rem; } .notes ul, .audit ul { margin: 0; padding-left: 1rem; }
+.wide { overflow-x: auto; }
 """
 
 SCRIPT = """
@@ -65,8 +76,9 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 class ClassStats:
     """What the page shows, gathered one student at a time."""
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, pairs: list[Pair] | None = None) -> None:
         self.manifest = manifest
+        self.pairs = pairs or []
         self.totals: list[float] = []
         self.total_buckets: Counter[str] = Counter()
         self.buckets = {e.id: Counter[str]() for e in manifest.exercises}
@@ -76,38 +88,34 @@ class ClassStats:
         self.graded = 0
         self.rows: list[str] = []
 
-    def add(
-        self,
-        student: str,
-        name: str,
-        total: float,
-        scores: dict[str, float],
-        statuses: dict[str, str],
-        flags: list[str],
-        report: Report | None,
-    ) -> None:
-        self.totals.append(total)
-        self.total_buckets[bucket(total, self.manifest.max_score)] += 1
+    def add(self, row: Row) -> None:
+        self.totals.append(row.total)
+        self.total_buckets[bucket(row.total, self.manifest.max_score)] += 1
         for exercise in self.manifest.exercises:
-            self.statuses[exercise.id][statuses[exercise.id]] += 1
-            if statuses[exercise.id] != NOT_GRADED:
-                self.buckets[exercise.id][bucket(scores[exercise.id], exercise.max_score)] += 1
-        if report is not None:
+            self.statuses[exercise.id][row.statuses[exercise.id]] += 1
+            if row.statuses[exercise.id] != NOT_GRADED:
+                self.buckets[exercise.id][bucket(row.scores[exercise.id], exercise.max_score)] += 1
+        if row.record is not None:
             self.graded += 1
-            for result in report.exercises:
+            for result in row.record.report.exercises:
                 for check in result.checks:
                     if check.status in (CheckStatus.FAILED, CheckStatus.ERROR):
                         self.failed[(result.id, check.id)] += 1
                         self.check_names[(result.id, check.id)] = check.name
-        self.rows.append(self._row(student, name, total, scores, statuses, flags))
+        self.rows.append(self._row(row))
 
-    def _row(self, student: str, name: str, total: float, scores: dict[str, float], statuses: dict[str, str], flags: list[str]) -> str:
-        cells = [_cell(student, student), _cell(name, name), _cell(f"{total:g}", f"{total:g}", "number")]
+    def _row(self, row: Row) -> str:
+        total = f"{row.total:g}"
+        cells = [_cell(row.student, row.student), _cell(row.name, row.name), _cell(total, total, "number")]
         for exercise in self.manifest.exercises:
-            score = scores[exercise.id]
-            status = statuses[exercise.id]
+            score = row.scores[exercise.id]
+            status = row.statuses[exercise.id]
             cells.append(f'<td class="number {status}" data-value="{score:g}" title="{_e(status)}">{score:g}</td>')
-        cells.append(_cell(" ".join(flags), ", ".join(flags), "flags"))
+        late = "late" if row.late.late else ""
+        cells.append(_cell(late, late))
+        cells.append(_cell(" ".join(row.flags), ", ".join(row.flags), "flags"))
+        cells += [_list_cell(row.notes, "notes"), _list_cell(row.audit(), "audit")]
+        cells.append(f'<td data-value="{_e(row.feedback)}"><a href="{_e(row.feedback)}">feedback</a></td>')
         return "<tr>" + "".join(cells) + "</tr>"
 
 
@@ -137,6 +145,7 @@ def render_class_report(stats: ClassStats) -> str:
         *(_distribution(e.id, e.title, e.max_score, stats.buckets[e.id], stats.statuses[e.id]) for e in manifest.exercises),
         "</div></section>",
         _most_failed(stats),
+        _similar(stats),
         _students(stats),
         f"<script>{SCRIPT}</script></body></html>",
     ]
@@ -182,11 +191,33 @@ def _students(stats: ClassStats) -> str:
     headers = ['<th aria-sort="ascending"><button type="button">Student</button></th>', '<th><button type="button">Name</button></th>']
     headers.append('<th class="number"><button type="button">Total</button></th>')
     headers += [f'<th class="number" title="{_e(e.title)}"><button type="button">{_e(e.id)}</button></th>' for e in stats.manifest.exercises]
-    headers.append('<th><button type="button">Flags</button></th>')
+    headers += [f'<th><button type="button">{label}</button></th>' for label in ("Late", "Flags", "Notes", "Changes", "Feedback")]
     return (
-        '<section id="students"><h2>Students</h2><table id="students-table" class="sortable">'
-        f'<thead><tr>{"".join(headers)}</tr></thead><tbody>{"".join(stats.rows)}</tbody></table></section>'
+        '<section id="students"><h2>Students</h2><div class="wide"><table id="students-table" class="sortable">'
+        f'<thead><tr>{"".join(headers)}</tr></thead><tbody>{"".join(stats.rows)}</tbody></table></div></section>'
     )
+
+
+def _similar(stats: ClassStats) -> str:
+    intro = (
+        "<p>Pairs whose code for an exercise is nearly the same once names, comments and the order of statements are "
+        "set aside (1 = the same). A hint for a closer look, never a penalty: similar code can be honest work.</p>"
+    )
+    if not stats.pairs:
+        return f'<section id="similar"><h2>Similar submissions</h2>{intro}<p>No similar pairs.</p></section>'
+    rows = [
+        f'<tr><td>{_e(p.exercise)}</td><td>{_e(p.first)}</td><td>{_e(p.second)}</td><td class="number">{p.score:.2f}</td></tr>'
+        for p in stats.pairs[:MOST_SIMILAR]
+    ]
+    more = len(stats.pairs) - MOST_SIMILAR
+    tail = f"<p>And {more} more pairs, less similar: everyone in a pair has a <code>similar:</code> flag.</p>" if more > 0 else ""
+    head = '<tr><th>Exercise</th><th>Student</th><th>Student</th><th class="number">Similarity</th></tr>'
+    return f'<section id="similar"><h2>Similar submissions</h2>{intro}<table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>{tail}</section>'
+
+
+def _list_cell(lines: list[str], css: str) -> str:
+    items = "".join(f"<li>{_e(line)}</li>" for line in lines)
+    return f'<td class="{css}" data-value="{_e(" ".join(lines))}">{f"<ul>{items}</ul>" if lines else ""}</td>'
 
 
 def _cell(value: str, shown: str, css: str = "") -> str:

@@ -7,7 +7,9 @@ or the grader), ``shared:EX(a,b)`` (the same code as other students'), ``timeout
 ``sandbox:EX`` (the run was refused something, or its process was killed or left early),
 ``archive_rejected``, ``archive_too_large`` (an upload past the student's archive
 budget, not graded), ``no_exercise_files``, ``no_submission``, ``not_on_roster`` and
-``grader_error``.
+``grader_error``. Others are raised where what they report is known:
+``multiple_versions``, ``unmatched:EX`` and ``renamed:EX`` by :mod:`grader.batch.matching`,
+``similar:EX(a,b)`` by :mod:`grader.batch.similarity`, ``late`` with the gradebook.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from grader.batch.gradebook import build_gradebook
+from grader.batch.gradebook import GradebookSummary, build_gradebook
 from grader.batch.shard import parse_shard
 from grader.batch.store import Layout, Manifest
 
@@ -26,8 +26,8 @@ class MergeError(Exception):
     """Shard outputs that cannot be merged into one gradebook."""
 
 
-def merge_outputs(sources: list[Path], target: Path) -> int:
-    """Merge the batch outputs ``sources`` into ``target``; the number of gradebook rows."""
+def merge_outputs(sources: list[Path], target: Path) -> GradebookSummary:
+    """Merge the batch outputs ``sources`` into ``target``; what the gradebook holds."""
     layouts = [Layout(source) for source in sources]
     manifests = [layout.read_manifest() for layout in layouts]
     _check_same_batch(layouts, manifests)

@@ -34,7 +34,9 @@ def slug(student: str) -> str:
 
 @dataclasses.dataclass
 class StudentRecord:
-    """A graded student. ``own`` holds the code signatures of files that are the student's own work."""
+    """A graded student. ``own`` holds the code signatures of files that are the student's own work,
+    ``shapes`` their statements' fingerprints (for near-copies); ``submitted`` is when the newest
+    upload graded was recorded (ISO 8601, UTC), ``marked_late`` whether the platform marked it late."""
 
     student: str
     name: str
@@ -45,6 +47,9 @@ class StudentRecord:
     notes: list[str] = dataclasses.field(default_factory=list)
     flags: list[str] = dataclasses.field(default_factory=list)
     own: dict[str, str] = dataclasses.field(default_factory=dict)
+    shapes: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    submitted: str = ""
+    marked_late: bool = False
 
     @property
     def slug(self) -> str:

@@ -82,17 +82,26 @@ def load_roster(path: Path) -> Roster:
 
 
 def read_csv(path: Path, error: type[Exception]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """A CSV file's lower-cased header names, and its non-blank rows each with its line number."""
+    """A CSV file's lower-cased header names, and its non-blank rows each with its line number.
+
+    Fields are separated by commas, or by semicolons or tabs when the header has more of
+    those (what spreadsheets save in locales whose decimal mark is a comma).
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise error(f"file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot be read as UTF-8 text ({exc})") from None
-    reader = csv.DictReader(text.splitlines())
+    lines = text.splitlines()
+    reader = csv.DictReader(lines, delimiter=_delimiter(lines[0] if lines else ""))
     reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
     rows = []
     for row in reader:
         if any((value or "").strip() for value in row.values() if isinstance(value, str)):
             rows.append((reader.line_num, {k: (v or "") for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}))
     return reader.fieldnames, rows
+
+
+def _delimiter(header: str) -> str:
+    return max((",", ";", "\t"), key=header.count)

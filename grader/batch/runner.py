@@ -12,6 +12,7 @@ command resumes it. The gradebook is then rebuilt from the records on disk.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import shutil
 import sys
@@ -20,8 +21,9 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader.batch.archives import ArchiveLimits
+from grader.batch.archives import ArchiveLimits, is_archive
 from grader.batch.cache import kit_fingerprint, submission_key
+from grader.batch.export import ExportError, unpack_export
 from grader.batch.finder import Located, Student, discover, locate, materialise
 from grader.batch.flags import Reference, file_flags, report_flags
 from grader.batch.gradebook import build_gradebook
@@ -30,6 +32,7 @@ from grader.batch.progress import BatchProgress
 from grader.batch.record import StudentRecord, slug, stable_report
 from grader.batch.roster import Roster
 from grader.batch.shard import Shard
+from grader.batch.similarity import own_shape
 from grader.batch.slots import WorkerSlots
 from grader.batch.store import ExerciseColumn, Layout, Manifest, StoreError
 from grader.batch.trust import root_refusal
@@ -44,7 +47,8 @@ from grader.submission import MAX_FILE_BYTES
 NO_FILES = "no exercise files found in {where}"
 UNREADABLE = "the submission could not be read: {error}"
 GRADER_FAILED = "the grader failed on this submission: {error}"
-NOT_A_FOLDER = "submissions must be a folder of student folders and archives: {path}"
+NOT_A_FOLDER = "submissions must be a folder of student folders and archives, or a platform's export archive (.zip, .tar.gz): {path}"
+NO_SUCH_STUDENT = "{where}: no student {student!r} in this batch{guess}; fix the id, or remove the line"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,15 +68,27 @@ class BatchOptions:
     force: bool = False
     archive_limits: ArchiveLimits = ArchiveLimits()
     trust_submissions: bool = False  # run the code even as root without bubblewrap
+    lenient_names: bool = False  # grade a file whose name only looks like an exercise's, and say so
+    due: str | None = None  # ISO 8601, UTC
+    late_penalty: str | None = None
+    gradebooks: tuple[str, ...] = ()  # learning platforms whose import file to write
+    assignment: str = ""  # the column those files fill
+    csv_bom: bool = False
 
 
 @dataclasses.dataclass
 class BatchSummary:
+    """What a run did: students found (in its shard), graded or reused, the gradebook's rows
+    (those, and roster students with no submission), and what the teacher must be told."""
+
     students: int = 0
     graded: int = 0
     reused: int = 0
+    rows: int = 0
+    absent: int = 0
     interrupted: bool = False
     ignored: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -96,8 +112,10 @@ class _Pending:
         Read off the files here, not when they are found, so that a batch's slots read and
         parse them while other slots' checks run, not all of them before the first check.
         """
-        found, own = file_flags(reference, self.sources())
-        flags = self.flags + found + report_flags(report)
+        sources = self.sources()
+        found, own = file_flags(reference, sources)
+        flags = self.flags + self.located.flags + found + report_flags(report)
+        submitted = self.located.submitted
         return StudentRecord(
             student=self.student.id,
             name=self.student.name,
@@ -108,6 +126,9 @@ class _Pending:
             notes=self.located.oversized + self.located.problems + self.located.notes,
             flags=sorted(set(flags)),
             own=own,
+            shapes={spec.id: own_shape(source, spec.stub) for spec, source in sources.items() if spec.id in own},
+            submitted=submitted.isoformat() if submitted else "",
+            marked_late=self.student.marked_late,
         )
 
 
@@ -120,7 +141,8 @@ class BatchError(Exception):
 
 def run_batch(options: BatchOptions, progress: BatchProgress) -> BatchSummary:
     """Grade every student of ``options.submissions`` (or of its shard) into ``options.outdir``."""
-    if not options.submissions.is_dir():
+    export = options.submissions.is_file() and is_archive(options.submissions)
+    if not options.submissions.is_dir() and not export:
         raise BatchError(NOT_A_FOLDER.format(path=options.submissions))
     submissions, outdir = options.submissions.resolve(), options.outdir.resolve()
     if outdir == submissions or outdir in submissions.parents:
@@ -134,9 +156,11 @@ def run_batch(options: BatchOptions, progress: BatchProgress) -> BatchSummary:
     layout = Layout(options.outdir)
     try:
         layout.create()
-    except StoreError as exc:
+        root = unpack_export(options.submissions, layout.export) if export else options.submissions
+    except (StoreError, ExportError) as exc:
         raise BatchError(str(exc)) from None
-    discovery = discover(options.submissions, options.roster, skip=layout.root)
+    discovery = discover(root, options.roster, skip=layout.root)
+    _check_override_students(options, discovery.students)
     students = [s for s in discovery.students if options.shard is None or options.shard.contains(s.id)]
     layout.write_manifest(_manifest(options))
     _prune(layout, {slug(s.id) for s in students})
@@ -154,8 +178,19 @@ def run_batch(options: BatchOptions, progress: BatchProgress) -> BatchSummary:
     if summary.interrupted:
         done = set(layout.slugs()) & {slug(s.id) for s in students}
         summary.graded = len(done) - summary.reused
-    build_gradebook(layout)
+    written = build_gradebook(layout)
+    summary.rows, summary.absent, summary.warnings = written.rows, written.absent, written.warnings
     return summary
+
+
+def _check_override_students(options: BatchOptions, found: list[Student]) -> None:
+    """Stop before grading when an override names no student of the class (a typo in an id)."""
+    known = {s.id for s in found} | ({e.id for e in options.roster.entries} if options.roster else set())
+    for override in options.overrides:
+        if override.student not in known:
+            close = difflib.get_close_matches(override.student, sorted(known), n=1)
+            guess = f" (did you mean {close[0]}?)" if close else ""
+            raise BatchError(NO_SUCH_STUDENT.format(where=override.where, student=override.student, guess=guess))
 
 
 class _Batch:
@@ -204,7 +239,8 @@ class _Batch:
         work = self.layout.work / slug(student.id)
         if located is None:
             shutil.rmtree(work / "extracted", ignore_errors=True)
-            located = locate(student, self.options.exercises, self.reference, work / "extracted", self.options.archive_limits)
+            options = self.options
+            located = locate(student, options.exercises, self.reference, work / "extracted", options.archive_limits, options.lenient_names)
         folder = self.layout.submission(slug(student.id))
         digests = materialise(located, folder)
         key = submission_key(self.fingerprint, self.verdict_options(), digests)
@@ -213,7 +249,7 @@ class _Batch:
             flags.append("archive_rejected")
         if located.oversized:
             flags.append("archive_too_large")
-        if not located.files:
+        if not located.files and not any(flag.startswith("unmatched:") for flag in located.flags):
             flags.append("no_exercise_files")
             located.problems.append(NO_FILES.format(where=", ".join(student.sources)))
         if self.options.roster and self.options.roster.get(student.id) is None:
@@ -310,6 +346,12 @@ def _manifest(options: BatchOptions) -> Manifest:
         roster=options.roster.to_json() if options.roster else None,
         overrides=[o.to_json() for o in options.overrides],
         shard=str(options.shard) if options.shard else None,
+        lenient_names=options.lenient_names,
+        due=options.due,
+        late_penalty=options.late_penalty,
+        gradebooks=list(options.gradebooks),
+        assignment=options.assignment,
+        csv_bom=options.csv_bom,
     )
 
 

@@ -4,6 +4,7 @@
 
     OUTDIR/
       grades.csv  grades.json  report.html   the gradebook (rebuilt from reports/)
+      canvas.csv  moodle.csv                  the same grades as those platforms import them (if asked for)
       batch.json                              how the batch was run (kit, options, roster, overrides, shard)
       reports/<student>.json                  one record per student, written as each finishes
       feedback/<student>.md                   feedback for each student
@@ -55,6 +56,12 @@ class Manifest:
     roster: list[dict[str, str]] | None = None
     overrides: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     shard: str | None = None
+    lenient_names: bool = False
+    due: str | None = None  # ISO 8601, UTC
+    late_penalty: str | None = None
+    gradebooks: list[str] = dataclasses.field(default_factory=list)  # learning platforms' import files to write
+    assignment: str = ""  # the gradebook column those files fill
+    csv_bom: bool = False
 
     @property
     def max_score(self) -> float:
@@ -81,6 +88,10 @@ class Layout:
         self.grades_csv = root / "grades.csv"
         self.grades_json = root / "grades.json"
         self.report_html = root / "report.html"
+        self.export = self.work / "_export"  # a whole export given as an archive, unpacked (no student's slug starts with "_")
+
+    def gradebook_csv(self, platform: str) -> Path:
+        return self.root / f"{platform}.csv"
 
     def create(self) -> None:
         try:
@@ -139,11 +150,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def open_atomic(path: Path) -> Iterator[TextIO]:
+def open_atomic(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
     """A text stream that replaces ``path`` when the block ends, and leaves it alone if it fails."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+        with os.fdopen(handle, "w", encoding=encoding, newline="") as stream:
             yield stream
         os.replace(temporary, path)
     except BaseException:

@@ -17,11 +17,14 @@ from types import FrameType
 
 import click
 
-from grader.batch import BatchError, BatchOptions, MergeError, merge_outputs, run_batch
 from grader.batch.archives import ArchiveLimits
+from grader.batch.late import LateError, check_policy, parse_due
+from grader.batch.lms import PLATFORMS
+from grader.batch.merge import MergeError, merge_outputs
 from grader.batch.overrides import OverrideError, load_overrides
 from grader.batch.progress import make_progress
 from grader.batch.roster import RosterError, load_roster
+from grader.batch.runner import BatchError, BatchOptions, BatchSummary, run_batch
 from grader.batch.shard import ShardError, parse_shard
 from grader.batch.store import StoreError
 from grader.cli import CannotGrade, kit_option, main, open_kit
@@ -43,7 +46,11 @@ STOPPING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # SIGHUP: not on Windows
 @click.option("-e", "--exercise", "selected", multiple=True, metavar="ID", help="Grade only this exercise (id or its number); repeatable.")
 @click.option("--roster", "roster_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with id,name,email: names, and a row for students who submitted nothing.")
 @click.option("--overrides", "overrides_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with student,exercise,points,reason: manual changes, shown in the audit column.")
-@click.option("--shard", metavar="K/N", help="Grade only the K-th of N deterministic parts of the class (merge them with `grade merge`).")
+@click.option(
+    "--shard",
+    metavar="K/N|auto",
+    help="Grade only the K-th of N deterministic parts of the class (merge them with `grade merge`); auto reads K and N from a Kubernetes Indexed Job (auto/N), a Slurm array or a GitHub matrix.",
+)
 @click.option("--force", is_flag=True, help="Regrade everyone, even students whose stored result is still current.")
 @click.option(
     "--archive-budget-mb",
@@ -52,6 +59,12 @@ STOPPING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # SIGHUP: not on Windows
     show_default=True,
     help="MiB that one student's archives may unpack to, archives inside archives included; an upload past it is not graded (flag archive_too_large).",
 )
+@click.option("--lenient-names", is_flag=True, help="Grade a file whose name only looks like an exercise's (03-concurrency.py) when the exercise has no other; the notes say so.")
+@click.option("--due", metavar="DATETIME", help="Due date and time (2024-05-03T23:59, this machine's zone unless one is given): later work is flagged late.")
+@click.option("--late-penalty", metavar="POLICY", help="Points taken from late work: 10%/day (of the maximum, per started day), 10%, 2/day, 2/hour or 5.")
+@click.option("--gradebook", "gradebooks", multiple=True, type=click.Choice(PLATFORMS), help="Also write the grades as this platform imports them (canvas.csv, moodle.csv); repeatable.")
+@click.option("--assignment", default="", help="The gradebook column those files fill, e.g. 'Homework 3 (12345)' for a Canvas assignment; default: the kit's title.")
+@click.option("--csv-bom", is_flag=True, help="Write CSV files as UTF-8 with a byte order mark, so that Excel shows non-ASCII names intact.")
 @click.option(
     "--trust-submissions",
     is_flag=True,
@@ -69,6 +82,12 @@ def batch_command(
     shard: str | None,
     force: bool,
     archive_budget_mb: int,
+    lenient_names: bool,
+    due: str | None,
+    late_penalty: str | None,
+    gradebooks: tuple[str, ...],
+    assignment: str,
+    csv_bom: bool,
     trust_submissions: bool,
     kit_path: Path | None,
     limits: Limits,
@@ -79,9 +98,11 @@ def batch_command(
         exercises = kit.select(list(selected)) if selected else list(kit.exercises)
         roster = load_roster(roster_path) if roster_path else None
         overrides = load_overrides(overrides_path, kit, exercises) if overrides_path else []
-        part = parse_shard(shard) if shard else None
+        part = parse_shard(shard, os.environ) if shard else None
+        due_utc = parse_due(due) if due else None
+        policy = check_policy(late_penalty) if late_penalty else None
         resolve(limits.sandbox, detect())
-    except (KitError, RosterError, OverrideError, ShardError, SandboxError) as exc:
+    except (KitError, RosterError, OverrideError, ShardError, LateError, SandboxError) as exc:
         raise CannotGrade(str(exc)) from None
     command = [arg for spec in exercises if selected for arg in ("-e", spec.id)]
     command += ["--kit", str(kit.path)] if kit_path else []
@@ -99,6 +120,12 @@ def batch_command(
         force=force,
         archive_limits=ArchiveLimits(student_bytes=archive_budget_mb * MiB),
         trust_submissions=trust_submissions,
+        lenient_names=lenient_names,
+        due=due_utc,
+        late_penalty=policy,
+        gradebooks=tuple(sorted(set(gradebooks))),
+        assignment=assignment,
+        csv_bom=csv_bom,
     )
     with interrupting_signals() as received:
         try:
@@ -112,10 +139,18 @@ def batch_command(
             sys.exit(_interrupted_exit(received))
     if summary.ignored:
         click.echo(f"Ignored {len(summary.ignored)} entries that belong to no student: {', '.join(summary.ignored)}")
+    for warning in summary.warnings:
+        click.echo(warning)
     if summary.interrupted:
         click.echo(INTERRUPTED.format(by=_by(received), done=summary.graded + summary.reused, total=summary.students, outdir=outdir))
         sys.exit(_interrupted_exit(received))
-    click.echo(f"{summary.students} students: {summary.graded} graded, {summary.reused} reused; gradebook in {outdir}")
+    click.echo(_counted(summary, outdir))
+
+
+def _counted(summary: BatchSummary, outdir: Path) -> str:
+    """The last line: as many students as the gradebook has rows, and what became of each."""
+    absent = f", {summary.absent} with no submission" if summary.absent else ""
+    return f"{summary.rows} students: {summary.graded} graded, {summary.reused} reused{absent}; gradebook in {outdir}"
 
 
 @contextlib.contextmanager
@@ -154,9 +189,11 @@ def _interrupted_exit(received: list[signal.Signals]) -> int:
 def merge_command(outdirs: tuple[Path, ...], target: Path) -> None:
     """Merge the outputs of `grade batch --shard K/N` runs into one gradebook."""
     try:
-        rows = merge_outputs(list(outdirs), target)
+        merged = merge_outputs(list(outdirs), target)
     except (MergeError, StoreError) as exc:
         raise CannotGrade(str(exc)) from None
     except OSError as exc:
         raise CannotGrade(CANNOT_ACCESS.format(path=exc.filename or target, reason=exc.strerror or exc)) from None
-    click.echo(f"Merged {len(outdirs)} outputs: {rows} students; gradebook in {target}")
+    for warning in merged.warnings:
+        click.echo(warning)
+    click.echo(f"Merged {len(outdirs)} outputs: {merged.rows} students; gradebook in {target}")

@@ -3,7 +3,8 @@
 Only documented fields are written: top-level ``score``, ``execution_time``, ``output``,
 ``visibility`` and ``tests``; per test ``name``, ``number``, ``score``, ``max_score``,
 ``status`` (``passed``/``failed``: Gradescope knows no "skipped", so a skipped check is
-failed and its output says why), ``output``, ``tags`` and ``visibility``.
+failed and its output says why), ``output``, ``tags`` and ``visibility``: the check's
+``visibility`` in the kit (``visible``, ``after_due_date``, ``after_published``, ``hidden``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import math
 from typing import Any
 
+from grader.kit import Kit
 from grader.model import CheckResult, CheckStatus, ExerciseResult, Report
 from grader.render.junit import check_details
 from grader.render.text import render_text
@@ -19,19 +21,24 @@ from grader.render.text import render_text
 VISIBILITY = "visible"
 
 
-def render_gradescope(report: Report) -> str:
-    """``results.json`` for the whole submission, one test per check, in kit order."""
+def render_gradescope(report: Report, kit: Kit | None = None) -> str:
+    """``results.json`` for the whole submission, one test per check, in kit order, each as visible as ``kit`` says."""
+    shown = {(e.id, c.id): c.visibility for e in kit.exercises for c in e.checks} if kit else {}
     results: dict[str, Any] = {
         "score": report.score,
         "execution_time": math.ceil(report.duration),
         "output": _overview(report),
         "visibility": VISIBILITY,
-        "tests": [_test(exercise, check, n) for exercise in report.exercises for n, check in enumerate(exercise.checks, 1)],
+        "tests": [
+            _test(exercise, check, n, shown.get((exercise.id, check.id), VISIBILITY))
+            for exercise in report.exercises
+            for n, check in enumerate(exercise.checks, 1)
+        ],
     }
     return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
 
 
-def _test(exercise: ExerciseResult, check: CheckResult, position: int) -> dict[str, Any]:
+def _test(exercise: ExerciseResult, check: CheckResult, position: int, visibility: str) -> dict[str, Any]:
     return {
         "name": f"{exercise.id}: {check.name}",
         "number": f"{_exercise_number(exercise)}.{position}",
@@ -40,7 +47,7 @@ def _test(exercise: ExerciseResult, check: CheckResult, position: int) -> dict[s
         "status": "passed" if check.status is CheckStatus.PASSED else "failed",
         "output": check_details(check),
         "tags": [exercise.id],
-        "visibility": VISIBILITY,
+        "visibility": visibility,
     }
 
 
