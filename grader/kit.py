@@ -8,6 +8,7 @@ own kit replaces the built-in one with ``grade --kit PATH``.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import tomllib
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ FORMAT_VERSION = 1
 DEFAULT_KIT = Path(__file__).parent / "default_kit" / "kit.toml"
 EXERCISE_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
 CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
 class KitError(Exception):
@@ -33,6 +35,8 @@ class CheckSpec:
     points: float
     depends: tuple[str, ...] = ()
     timeout: float = 5.0
+    hint: str = ""  # for a student whose code fails this check; also one of its exercise's hints
+    visibility: str = "visible"  # when a learning platform shows it to the student (Gradescope's test visibility)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +51,9 @@ class ExerciseSpec:
     stub: Path
     solution: Path
     checks: tuple[CheckSpec, ...]
-    hints: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()  # the exercise's own hints, then its checks', each once
     timeout: float = 20.0
+    points: float | None = None  # what kit.toml says the exercise is worth: `grade kit check` adds its checks' points up to it
 
     @property
     def max_score(self) -> float:
@@ -69,6 +74,8 @@ class Kit:
     title: str
     path: Path
     exercises: tuple[ExerciseSpec, ...]
+    golden: Path | None = None  # realistic submissions with their expected verdicts (see grader.authoring.golden)
+    folders: dict[str, Path] = dataclasses.field(default_factory=dict, hash=False)  # stubs, solutions, checks, probes
 
     @property
     def max_score(self) -> float:
@@ -81,15 +88,23 @@ class Kit:
         raise KeyError(exercise_id)
 
     def select(self, wanted: list[str]) -> list[ExerciseSpec]:
-        """Exercises named by id or by a unique prefix (``03`` for ``03_concurrency``)."""
+        """Exercises named by id, by number (``3`` for ``03_concurrency``) or by a unique prefix.
+
+        A name that matches nothing is refused with the closest id, the likely typo.
+        """
         chosen: list[ExerciseSpec] = []
         for token in wanted:
             exact = [e for e in self.exercises if e.id == token]
-            matches = exact or [e for e in self.exercises if token and e.id.startswith(token)]
+            numbered = [e for e in self.exercises if token.isdecimal() and int(e.id[:2]) == int(token)]
+            matches = exact or numbered or [e for e in self.exercises if token and e.id.startswith(token)]
             if len(matches) != 1:
-                valid = ", ".join(e.id for e in self.exercises)
-                what = "is ambiguous" if len(matches) > 1 else "matches no exercise"
-                raise KitError(f"exercise {token!r} {what}; valid ids: {valid}")
+                ids = [e.id for e in self.exercises]
+                valid = ", ".join(ids)
+                if matches:
+                    raise KitError(f"exercise {token!r} is ambiguous; valid ids: {valid}")
+                close = difflib.get_close_matches(token, ids, n=1)
+                guess = f" (did you mean {close[0]}?)" if close else ""
+                raise KitError(f"exercise {token!r} matches no exercise{guess}; valid ids: {valid}")
             if matches[0] not in chosen:
                 chosen.append(matches[0])
         return sorted(chosen, key=self.exercises.index)
@@ -133,7 +148,8 @@ def _parse_kit(data: dict[str, Any], path: Path) -> Kit:
     ids = [e.id for e in exercises]
     if len(set(ids)) != len(ids):
         raise KitError(f"{path}: exercise ids must be unique, found {ids}")
-    return Kit(name=_text(data, "name", path), title=_text(data, "title", path), path=path, exercises=exercises)
+    golden = base / _text(data, "golden", path) if "golden" in data else None
+    return Kit(name=_text(data, "name", path), title=_text(data, "title", path), path=path, exercises=exercises, golden=golden, folders=dirs)
 
 
 def _parse_exercise(raw: dict[str, Any], dirs: dict[str, Path], where: str) -> ExerciseSpec:
@@ -167,8 +183,9 @@ def _parse_exercise(raw: dict[str, Any], dirs: dict[str, Path], where: str) -> E
         stub=dirs["stubs"] / file,
         solution=dirs["solutions"] / file,
         checks=checks,
-        hints=_strings(raw, "hints", where),
+        hints=tuple(dict.fromkeys([*_strings(raw, "hints", where), *(spec.hint for spec in checks if spec.hint)])),
         timeout=_seconds(raw, 20.0, where),
+        points=_points(raw, where) if "points" in raw else None,
     )
 
 
@@ -176,16 +193,29 @@ def _parse_check(raw: dict[str, Any], where: str) -> CheckSpec:
     check_id = _text(raw, "id", where)
     if not CHECK_ID.match(check_id):
         raise KitError(f"{where}: check id {check_id!r} must be lowercase letters, digits and '_'")
-    points = raw.get("points")
-    if not isinstance(points, (int, float)) or points < 0:
-        raise KitError(f"{where}: points must be a number >= 0, found {points!r}")
     return CheckSpec(
         id=check_id,
         name=_text(raw, "name", where),
-        points=float(points),
+        points=_points(raw, where),
         depends=_strings(raw, "depends", where),
         timeout=_seconds(raw, 5.0, where),
+        hint=_optional_text(raw, "hint", where),
+        visibility=_visibility(raw, where),
     )
+
+
+def _points(table: dict[str, Any], where: object) -> float:
+    points = table.get("points")
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+        raise KitError(f"{where}: points must be a number >= 0, found {points!r}")
+    return float(points)
+
+
+def _visibility(table: dict[str, Any], where: object) -> str:
+    value = table.get("visibility", "visible")
+    if value not in VISIBILITIES:
+        raise KitError(f"{where}: visibility must be one of {', '.join(VISIBILITIES)}, found {value!r}")
+    return str(value)
 
 
 def _strings(table: dict[str, Any], key: str, where: object) -> tuple[str, ...]:
@@ -200,6 +230,10 @@ def _seconds(table: dict[str, Any], default: float, where: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise KitError(f"{where}: timeout must be a number of seconds > 0, found {value!r}")
     return float(value)
+
+
+def _optional_text(table: dict[str, Any], key: str, where: object) -> str:
+    return _text(table, key, where) if key in table else ""
 
 
 def _text(table: dict[str, Any], key: str, where: object) -> str:

@@ -6,6 +6,7 @@ record (``.asynclings/`` next to the exercises) is the test's own.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -17,13 +18,13 @@ from click.testing import CliRunner
 
 import grader.cli.terminal
 from grader.cli import main
-from grader.cli.terminal import use_color
+from grader.cli.terminal import text_look, use_color
 from grader.kit import Kit
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report, SourceRef, Span
 from grader.progress import STATE_DIR, STATE_FILE, Progress
 from grader.render.text import render_text
 
-from .conftest import GOLDEN
+from .conftest import GOLDEN, expected_score
 
 SLOW = GOLDEN / "03_concurrency" / "await_in_loop" / "03_concurrency.py"
 STUDENT_VERSION = "# my attempt\n"
@@ -67,42 +68,46 @@ def test_list_shows_status_score_hints_next_and_progress(home: Path, kit: Kit) -
     (home / "exercises" / "03_concurrency.py").write_bytes(SLOW.read_bytes())
     grade("hint", "03")
     code, output = grade("list")
-    title = {spec.id: spec.title for spec in kit.exercises}
+    slow = kit.exercise("03_concurrency")
+    seen = {"01_coroutines": ("PASS", kit.exercise("01_coroutines").max_score, ""), "03_concurrency": ("FAIL", expected_score(SLOW.parent), f"hints 1/{len(slow.hints)}")}
+    rows = []
+    for spec in kit.exercises:  # every count from the kit; the columns' widths are the renderer's
+        status, score, notes = seen.get(spec.id, ("TODO", 0, ""))
+        rows.append(" ".join(filter(None, [">" if spec.id == "02_event_loop" else "", status, spec.id, f"{score:g}/{spec.max_score:g}", notes, spec.title])))
+    lines = output.splitlines()
+    count, points = len(kit.exercises), sum(score for _, score, _ in seen.values())
     assert code == 0
-    assert output == (
-        f"  PASS 01_coroutines   20/20             {title['01_coroutines']}\n"
-        f"> TODO 02_event_loop    0/20             {title['02_event_loop']}\n"
-        f"  FAIL 03_concurrency  14/20  hints 1/3  {title['03_concurrency']}\n"
-        f"  TODO 04_monitoring    0/20             {title['04_monitoring']}\n"
-        f"  TODO 05_queues        0/20             {title['05_queues']}\n"
-        "\n"
-        "[####................]  1/5 done  (34/100 points)\n"
-        f"Next up: 02_event_loop  edit {native('exercises/02_event_loop.py')}; stuck? grade hint 02_event_loop\n"
-    )
+    assert [" ".join(line.split()) for line in lines[:count]] == rows
+    assert lines[count] == "" and re.fullmatch(rf"\[#+\.+\]  1/{count} done  \({points:g}/{kit.max_score:g} points\)", lines[count + 1])
+    assert lines[count + 2:] == [f"Next up: 02_event_loop  edit {native('exercises/02_event_loop.py')}; stuck? grade hint 02_event_loop"]
 
 
 def test_list_when_everything_passes(home: Path, kit: Kit) -> None:
+    count, total = len(kit.exercises), kit.max_score
     code, output = grade("list", str(home.parent / home.name / "exercises"), "--kit", str(kit.path))
-    assert code == 0 and "[....................]  0/5 done  (0/100 points)" in output
+    assert code == 0 and f"[....................]  0/{count} done  (0/{total:g} points)" in output
     for spec in kit.exercises:
         (home / "exercises" / spec.file).write_bytes(spec.solution.read_bytes())
     code, output = grade("list")
     assert code == 0
-    assert output.splitlines()[-2:] == ["[####################]  5/5 done  (100/100 points)", "Every exercise passes. Well done!"]
+    assert output.splitlines()[-2:] == [f"[####################]  {count}/{count} done  ({total:g}/{total:g} points)", "Every exercise passes. Well done!"]
     assert ">" not in output
 
 
 def test_hint_reveals_one_more_each_time_and_the_report_counts_them(home: Path, kit: Kit) -> None:
     hints = kit.exercise("03_concurrency").hints
-    assert grade("hint", "03") == (0, f"Hints for 03_concurrency (1 of 3):\n  1. {hints[0]}\n2 more: run `grade hint 03_concurrency` again if you are still stuck.\n")
+    count = len(hints)
+    again = "run `grade hint 03_concurrency` again if you are still stuck."
+    assert grade("hint", "03") == (0, f"Hints for 03_concurrency (1 of {count}):\n  1. {hints[0]}\n{count - 1} more: {again}\n")
     code, output = grade("hint", "03_concurrency")
-    assert output == f"Hints for 03_concurrency (2 of 3):\n  1. {hints[0]}\n  2. {hints[1]}\n1 more: run `grade hint 03_concurrency` again if you are still stuck.\n"
+    assert output == f"Hints for 03_concurrency (2 of {count}):\n  1. {hints[0]}\n  2. {hints[1]}\n{count - 2} more: {again}\n"
+    for _ in range(count - 2):
+        code, output = grade("hint", "03")
+    assert output.endswith(f"  {count}. {hints[-1]}\nThat was the last hint.\n")
     code, output = grade("hint", "03")
-    assert output.endswith(f"  3. {hints[2]}\nThat was the last hint.\n")
-    code, output = grade("hint", "03")
-    assert output.endswith(f"  3. {hints[2]}\nNo more hints: these are all of them.\n")
-    assert recorded(home)["03_concurrency"]["hints_used"] == 3
-    assert report_fields("03") == (3, False)
+    assert output.endswith(f"  {count}. {hints[-1]}\nNo more hints: these are all of them.\n")
+    assert recorded(home)["03_concurrency"]["hints_used"] == count
+    assert report_fields("03") == (count, False)
     assert report_fields("04") == (0, False)
 
 
@@ -131,7 +136,18 @@ def test_bad_input_is_one_line_and_exit_2(home: Path, args: list[str], message: 
 
 def test_no_exercises_folder_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert grade("list") == (2, "Error: path not found: exercises (run grade in the kit's folder, or give PATH)\n")
+    assert grade("list") == (2, f"Error: no exercises folder in {tmp_path} or any folder above it (run grade in the kit's folder, or give PATH)\n")
+
+
+def test_from_inside_the_exercises_folder_every_command_finds_it(home: Path, kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    (home / "exercises" / "03_concurrency.py").write_bytes(SLOW.read_bytes())
+    monkeypatch.chdir(home / "exercises")
+    code, output = grade("list")
+    assert code == 0 and f"Next up: 01_coroutines  edit {os.path.join('.', '01_coroutines.py')}" in output
+    assert grade("hint", "3")[0] == 0 and recorded(home)["03_concurrency"]["hints_used"] == 1
+    code, output = grade("reset", "3", "--yes")
+    assert code == 0 and output.startswith("Reset 03_concurrency.py to the original stub.")
+    assert grade("show-solution", "3")[0] == 1
 
 
 def test_reset_asks_keeps_a_backup_and_restores_the_stub(home: Path, kit: Kit) -> None:
@@ -208,13 +224,13 @@ def test_show_solution_after_a_pass_is_not_recorded(home: Path, kit: Kit) -> Non
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"folders": {"exercises": {"03_concurrency": {"hints_used": "two", "backups": 7}}}}', "\xff\xfe"])
-def test_a_damaged_progress_file_reads_as_no_progress(home: Path, content: str) -> None:
+def test_a_damaged_progress_file_reads_as_no_progress(home: Path, content: str, kit: Kit) -> None:
     state = home / STATE_DIR
     state.mkdir()
     (state / STATE_FILE).write_text(content, encoding="latin-1")
     assert report_fields("03") == (0, False)
     code, output = grade("hint", "03")
-    assert code == 0 and "(1 of 3)" in output
+    assert code == 0 and f"(1 of {len(kit.exercise('03_concurrency').hints)})" in output
     assert recorded(home)["03_concurrency"]["hints_used"] == 1
 
 
@@ -266,6 +282,32 @@ FAILED_REPORT = Report(
 )
 
 
+LONG_REPORT = Report(
+    exercises=[
+        ExerciseResult(
+            id="03_concurrency",
+            title="Sequential vs concurrent",
+            status=ExerciseStatus.FAILED,
+            score=14,
+            max_score=20,
+            file="03_concurrency.py",
+            checks=[
+                CheckResult("loads", "loads", CheckStatus.PASSED, 0, 0),
+                CheckResult(
+                    "concurrent_timing",
+                    "run_concurrently runs three jobs concurrently: total = the longest delay",
+                    CheckStatus.FAILED,
+                    0,
+                    6,
+                    message="your 3 jobs finished at t=6.0 s, one after another (C 0.0→2.0 s, A 2.0→5.0 s, B 5.0→6.0 s); started together they would end at t=3.0 s",
+                    timeline=[Span("C", 0, 2), Span("A", 2, 5), Span("B", 5, 6)],
+                ),
+            ],
+        )
+    ]
+)
+
+
 def test_a_failed_check_points_at_the_students_line_and_draws_the_timeline() -> None:
     assert render_text(FAILED_REPORT, color=False) == (
         "FAIL 03_concurrency  Sequential vs concurrent  14/20\n"
@@ -297,6 +339,54 @@ def test_colour_only_on_a_terminal_without_no_color_or_ci(monkeypatch: pytest.Mo
     assert not use_color()
     plain = render_text(FAILED_REPORT, color=False)
     assert plain.isascii() and "\x1b" not in plain
+
+
+class UTF8Terminal(io.TextIOWrapper):
+    """Standard output as a UTF-8 terminal shows it."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 1
+
+
+def test_no_color_takes_the_colours_away_and_keeps_the_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", UTF8Terminal(io.BytesIO(), encoding="utf-8"))
+    monkeypatch.setattr(grader.cli.terminal, "windows_vt_mode", lambda stream: True)
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((80, 24)))
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert text_look() == {"color": False, "symbols": True, "width": 80}
+    text = render_text(LONG_REPORT, **text_look())
+    assert "\x1b" not in text and "✘ 03_concurrency" in text and "████" in text
+    assert text.splitlines()[2:6] == [
+        "    ✘ run_concurrently runs three jobs concurrently: total = the longest delay",
+        "      0/6",
+        "        your 3 jobs finished at t=6.0 s, one after another (C 0.0→2.0 s, A",
+        "        2.0→5.0 s, B 5.0→6.0 s); started together they would end at t=3.0 s",
+    ]
+
+
+def test_piped_from_a_terminal_the_plain_text_wraps_at_its_width_and_at_word_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stderr, "fileno", lambda: 2)
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((80, 24)))
+    for name in ("NO_COLOR", "CI", "COLUMNS"):
+        monkeypatch.delenv(name, raising=False)
+    assert text_look() == {"color": False, "symbols": False, "width": 80}
+    text = render_text(LONG_REPORT, **text_look())
+    assert text.isascii() and max(len(line) for line in text.splitlines()) <= 80
+    assert text.splitlines()[2:5] == [
+        "    x  run_concurrently runs three jobs concurrently: total = the longest delay",
+        "       0/6",
+        "        your 3 jobs finished at t=6.0 s, one after another (C 0.0->2.0 s, A",
+    ]
+    monkeypatch.setenv("COLUMNS", "120")
+    assert text_look()["width"] == 120
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert text_look()["width"] is None  # a file or a log that tools read: never wrapped
 
 
 def test_quiet_is_only_the_score_line() -> None:

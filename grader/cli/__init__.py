@@ -1,24 +1,31 @@
 """The ``grade`` command group: a thin click layer over grading, rendering and the kit.
 
-Errors meet the user here and only here: domain errors become one-line messages with
-exit code 2 ("could not grade"); a graded run exits 0 when everything selected passed
-(or reached ``--min-score``) and 1 otherwise. Each subcommand lives in its own module.
+Errors meet the user here and only here: domain errors and usage errors become one-line
+messages with exit code 2 ("could not grade"), a command or folder that is not there
+suggests the closest command; a graded run exits 0 when everything selected passed (or
+reached ``--min-score``) and 1 otherwise; Ctrl-C exits 130 with one line, as shells expect
+of a program it stopped. Each subcommand lives in its own module.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from grader.cli.terminal import safe_output
+from grader.cli.terminal import is_terminal, safe_output
 from grader.kit import Kit, KitError, load_kit
 from grader.leftovers import remove_stale
 
 EXIT_SHORT = 1
 EXIT_CANNOT_GRADE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+INTERRUPTED = "Stopped by Ctrl-C."
+NOT_A_COMMAND = "{word!r} is neither a command nor a folder: did you mean `grade {command}`?"
 
 
 class CannotGrade(click.ClickException):
@@ -39,6 +46,8 @@ COMMAND_MODULES = {
     "batch": "grader.cli.batch",
     "merge": "grader.cli.batch",
     "gradescope-bundle": "grader.cli.gradescope",
+    "kit": "grader.cli.kit_commands",
+    "new": "grader.cli.kit_commands",
 }
 
 
@@ -64,11 +73,35 @@ class DefaultGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         known = self.list_commands(ctx)
         if not args or (args[0] not in known and args[0] not in ("--help", "-h", "--version")):
+            if args:
+                refuse_mistyped_command(args[0], known)
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else ctx.command_path
+            raise CannotGrade(f"{exc.format_message()} (see `{where} --help`)") from None
+        except KeyboardInterrupt:
+            # On a terminal, over the "^C" it echoed: the one line is all that shows.
+            over_echo = "\r" if is_terminal(sys.stderr) else ""
+            click.echo(over_echo + INTERRUPTED, err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(ctx.command_path, "[PATH] [OPTIONS] | COMMAND [ARGS]...")
+
+
+def refuse_mistyped_command(word: str, commands: list[str]) -> None:
+    """Refuse ``word``, taken for a folder to grade, when no such folder exists and it looks
+    like a command mistyped (``grade lsit``, ``grade hints 03``)."""
+    if word.startswith(("-", ".")) or Path(word).name != word or Path(word).exists():
+        return  # an option, a path spelled as one, or a folder that is there
+    close = difflib.get_close_matches(word, commands, n=1)
+    if close:
+        raise CannotGrade(NOT_A_COMMAND.format(word=word, command=close[0]))
 
 
 def kit_option(function: Any) -> Any:

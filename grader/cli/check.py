@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit
-from grader.cli.terminal import use_color
-from grader.kit import KitError
+from grader.cli.grading import exercise_folder, grade_for_student
+from grader.cli.limits import limit_options
+from grader.cli.terminal import text_look
+from grader.kit import Kit, KitError
 from grader.model import Report
 from grader.render import FORMATS, preload, render
-from grader.cli.grading import grade_for_student
-from grader.cli.limits import limit_options
 from grader.runner.limits import Limits
 
 
@@ -43,12 +43,13 @@ def check_command(
         exercises = kit.select(list(selected)) if selected else None
     except KitError as exc:
         raise CannotGrade(str(exc)) from None
-    report = grade_for_student(path or Path("exercises"), kit, exercises, limits, default_folder=path is None, require_files=True)
-    emit(report, fmt, output, quiet)
+    folder = exercise_folder(path, kit)
+    report = grade_for_student(folder, kit, exercises, limits, default_folder=path is None, require_files=True)
+    emit(report, fmt, output, quiet, kit)
     sys.exit(exit_code(report, min_score))
 
 
-def emit(report: Report, fmt: str, output: Path | None, quiet: bool) -> None:
+def emit(report: Report, fmt: str, output: Path | None, quiet: bool, kit: Kit | None = None) -> None:
     if fmt == "github":
         from grader.render.github import append_step_summary
 
@@ -58,12 +59,13 @@ def emit(report: Report, fmt: str, output: Path | None, quiet: bool) -> None:
             raise CannotGrade(f"cannot write the step summary ($GITHUB_STEP_SUMMARY): {exc.strerror}") from None
     if output is not None:
         try:
-            output.write_text(render(report, fmt), encoding="utf-8")
+            output.write_text(render(report, fmt, kit=kit), encoding="utf-8")
         except OSError as exc:
             raise CannotGrade(f"cannot write {output}: {exc.strerror}") from None
         click.echo(render(report, "text", quiet=True), nl=False)
         return
-    click.echo(render(report, fmt, color=use_color() and fmt == "text", quiet=quiet), nl=False)
+    look = text_look() if fmt == "text" else {}
+    click.echo(render(report, fmt, quiet=quiet, kit=kit, **look), nl=False)
 
 
 def exit_code(report: Report, min_score: float | None) -> int:

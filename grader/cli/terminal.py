@@ -16,6 +16,12 @@ WINDOWS = sys.platform == "win32"
 VIRTUAL_TERMINAL_PROCESSING = 0x0004
 
 
+def text_look() -> dict[str, Any]:
+    """How text for a person is shown on standard output: the text renderer's ``color``,
+    ``symbols`` and ``width``."""
+    return {"color": use_color(), "symbols": use_symbols(), "width": wrap_width()}
+
+
 def use_color() -> bool:
     """Colour only for a person at a terminal: never when piped, in CI, or with NO_COLOR.
 
@@ -25,6 +31,38 @@ def use_color() -> bool:
     if os.environ.get("NO_COLOR") or os.environ.get("CI"):
         return False
     return speaks_utf8(sys.stdout) and ansi_terminal(sys.stdout)
+
+
+def use_symbols() -> bool:
+    """Symbols and bars (✔, █) on a terminal that takes UTF-8, with or without colour:
+    ``NO_COLOR`` takes the colours away, not the layout. CI logs keep to ASCII."""
+    return not os.environ.get("CI") and speaks_utf8(sys.stdout) and is_terminal(sys.stdout)
+
+
+def wrap_width() -> int | None:
+    """The width of the terminal the text will be read on (``COLUMNS`` overrides it), to wrap at.
+
+    Piped into ``less`` or a file from a terminal, that is standard error's terminal. ``None``
+    where there is no terminal at all (a CI log, a file read by tools): never wrapped.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if is_terminal(stream):
+            columns = os.environ.get("COLUMNS", "")
+            if columns.isdecimal() and int(columns) > 0:
+                return int(columns)
+            try:
+                return os.get_terminal_size(stream.fileno()).columns or None
+            except (OSError, ValueError):
+                continue
+    return None
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (a replaced or closed stream is not)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def speaks_utf8(stream: TextIO) -> bool:
@@ -42,12 +80,7 @@ def ansi_terminal(stream: TextIO) -> bool:
     which is asked for here: Windows 10's console starts with it off, and would print the
     escapes as text.
     """
-    try:
-        if not stream.isatty():
-            return False
-    except (AttributeError, ValueError):
-        return False
-    return not WINDOWS or windows_vt_mode(stream)
+    return is_terminal(stream) and (not WINDOWS or windows_vt_mode(stream))
 
 
 def windows_vt_mode(stream: TextIO, kernel32: Any = None) -> bool:
@@ -83,11 +116,7 @@ def safe_output(stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
     if speaks_utf8(stream) or not hasattr(stream, "reconfigure"):
         return
-    try:
-        interactive = stream.isatty()
-    except (AttributeError, ValueError):
-        interactive = False
-    if interactive:
+    if is_terminal(stream):
         stream.reconfigure(errors="replace")
     else:
         stream.reconfigure(encoding="utf-8", errors="replace")

@@ -11,6 +11,7 @@ import importlib
 import threading
 from collections.abc import Callable
 
+from grader.kit import Kit
 from grader.model import Report
 
 __all__ = ["FORMATS", "preload", "render"]
@@ -42,8 +43,20 @@ def preload(*formats: str) -> None:
     threading.Thread(target=load, name="preload-renderers", daemon=True).start()
 
 
-def render(report: Report, fmt: str, *, color: bool = False, quiet: bool = False) -> str:
-    """The report in format ``fmt`` (one of :data:`FORMATS`); ``color`` and ``quiet`` concern text only."""
+def render(
+    report: Report,
+    fmt: str,
+    *,
+    color: bool = False,
+    quiet: bool = False,
+    width: int | None = None,
+    symbols: bool | None = None,
+    kit: Kit | None = None,
+) -> str:
+    """The report in format ``fmt`` (one of :data:`FORMATS`); the options concern text only,
+    but for ``kit``, which says which checks Gradescope may show, and when."""
     if fmt == "text":
-        return renderer(fmt)(report, color=color, quiet=quiet)
+        return renderer(fmt)(report, color=color, quiet=quiet, width=width, symbols=symbols)
+    if fmt == "gradescope":
+        return renderer(fmt)(report, kit)
     return renderer(fmt)(report)
