@@ -21,7 +21,7 @@ from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits, apply_rlimits, rlimits
 from grader.runner.sandbox import Applied, Platform, SandboxError
 
-from .conftest import GOLDEN, ROOT
+from .conftest import GOLDEN, ROOT, expected_score
 
 LINUX_ROOT_BWRAP = Platform("linux", has_fork=True, has_resource=True, bwrap="/usr/bin/bwrap", is_root=True)
 LINUX_USER = Platform("linux", has_fork=True, has_resource=True, bwrap=None, is_root=False)
@@ -170,10 +170,11 @@ def test_without_fork_each_exercise_gets_a_worker_of_its_own(kit: Kit, monkeypat
     monkeypatch.setattr(sandbox, "detect", lambda: no_fork)
     monkeypatch.setattr(grading, "detect", lambda: no_fork)
     report = grade_folder(ROOT / "solutions", kit, kit.select(["01", "03"]), Limits(sandbox="process"))
-    assert [(e.id, e.score) for e in report.exercises] == [("01_coroutines", 20.0), ("03_concurrency", 20.0)]
+    assert [(e.id, e.score) for e in report.exercises] == [(e.id, e.max_score) for e in kit.select(["01", "03"])]
     assert report.sandbox == "process"
-    wrong = grade_folder(GOLDEN / "03_concurrency" / "await_in_loop", kit, kit.select(["03"]), Limits(sandbox="process"))
-    assert wrong.score == 14.0
+    slow = GOLDEN / "03_concurrency" / "await_in_loop"
+    wrong = grade_folder(slow, kit, kit.select(["03"]), Limits(sandbox="process"))
+    assert wrong.score == expected_score(slow)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="a worker is kept only where there is fork")
@@ -182,11 +183,13 @@ def test_a_kept_worker_grades_and_protects_as_a_fresh_one(kit: Kit, tmp_path: Pa
     limits = Limits(sandbox="process")
     chosen = kit.select(["01", "03"])
     check_files = sorted({spec.checks_file for spec in chosen})
-    fresh = [grade_folder(folder, kit, chosen, limits) for folder in (ROOT / "solutions", GOLDEN / "03_concurrency" / "await_in_loop")]
+    slow = GOLDEN / "03_concurrency" / "await_in_loop"
+    fresh = [grade_folder(folder, kit, chosen, limits) for folder in (ROOT / "solutions", slow)]
     with KeptWorker(tmp_path / "slot", check_files, limits) as worker:
         (tmp_path / "slot").mkdir()
         kept = [grade_folder(Path(report.submission), kit, chosen, limits, worker=worker) for report in fresh * 2]
-    assert [r.score for r in kept] == [r.score for r in fresh] * 2 == [40.0, 14.0] * 2
+    full = sum(spec.max_score for spec in chosen)
+    assert [r.score for r in kept] == [r.score for r in fresh] * 2 == [full, expected_score(slow)] * 2  # the slow folder holds 03 alone
     assert {(r.sandbox, tuple(r.protections)) for r in kept} == {(fresh[0].sandbox, tuple(fresh[0].protections))}
 
 
@@ -198,7 +201,7 @@ def test_a_worker_that_died_before_taking_a_job_costs_the_submission_nothing(
     limits = Limits(sandbox="process")
     chosen = kit.select(["03"])
     with KeptWorker(None, [chosen[0].checks_file], limits) as worker:
-        assert grade_folder(ROOT / "solutions", kit, chosen, limits, worker=worker).score == 20.0
+        assert grade_folder(ROOT / "solutions", kit, chosen, limits, worker=worker).score == chosen[0].max_score
         assert worker.process is not None
         dead = worker.process
         dead.kill()
@@ -206,4 +209,4 @@ def test_a_worker_that_died_before_taking_a_job_costs_the_submission_nothing(
         really_alive, first_look = worker._alive, iter([True])  # the first look misses the death, as a race would
         monkeypatch.setattr(worker, "_alive", lambda: next(first_look, None) or really_alive())
         report = grade_folder(ROOT / "solutions", kit, chosen, limits, worker=worker)
-    assert report.score == 20.0, report.exercises[0].message
+    assert report.score == chosen[0].max_score, report.exercises[0].message
