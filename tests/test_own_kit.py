@@ -35,7 +35,7 @@ hints = ["await asyncio.sleep(delay) first", "then return 2 * value"]
 """
 
 CHECKS = '''
-from grader.checking import Mismatch, check, expect, require
+from grader.checking import Mismatch, check, expect, expect_no_blocking, require
 
 @check("loads")
 def check_loads(exercise):
@@ -46,6 +46,7 @@ def check_doubles(exercise):
     seen = exercise.call("double", value=21, delay=5.0)
     if seen["result"] != 42:
         raise Mismatch(42, seen["result"])
+    expect_no_blocking(exercise.blocking)  # time.sleep is charged to the virtual clock: this catches it
     expect(seen["took"] == 5.0, f"{seen['took']:g} s passed, not 5", "await asyncio.sleep(delay)")
 '''
 
@@ -62,6 +63,7 @@ async def double(exercise, value, delay):
 STUB = 'import asyncio\n\nasync def double(value, delay):\n    # TODO\n    raise NotImplementedError("TODO")\n'
 ANSWER = "import asyncio\n\nasync def double(value, delay):\n    await asyncio.sleep(delay)\n    return 2 * value\n"
 NO_WAIT = "async def double(value, delay):\n    return 2 * value\n"
+BLOCKS = "import time\n\nasync def double(value, delay):\n    time.sleep(delay)\n    return 2 * value\n"
 
 
 def make_kit(root: Path) -> Path:
@@ -91,3 +93,7 @@ def test_toy_kit_grades_answers_stubs_and_mistakes(tmp_path: Path) -> None:
     report = grade_json(kit, mistake)
     check = report["exercises"][0]["checks"][1]
     assert (report["score"], check["message"], check["help"]) == (0, "0 s passed, not 5", "await asyncio.sleep(delay)")
+    (mistake / "01_double.py").write_text(BLOCKS)
+    report = grade_json(kit, mistake)
+    check = report["exercises"][0]["checks"][1]
+    assert report["score"] == 0 and check["message"].startswith("time.sleep(5) ran inside a coroutine at line 4")
