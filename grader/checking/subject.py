@@ -26,7 +26,6 @@ from grader.checking.names import missing
 from grader.checking.raised import import_help
 from grader.model import SourceRef
 
-REPLY_FD = 3
 REPLY_BYTES = 8 << 20  # evidence is small; a flood is the student's, and ends the subject
 STUCK_GRACE_SECONDS = 0.5
 RUNAWAY_SECONDS = 3.0  # real seconds one probe may take; a right answer needs a few milliseconds

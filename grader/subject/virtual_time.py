@@ -53,10 +53,6 @@ class LoopRecord:
 
     loop: asyncio.AbstractEventLoop
 
-    @property
-    def closed(self) -> bool:
-        return self.loop.is_closed()
-
 
 def install() -> None:
     """Patch loop creation once per process, before any student code is imported."""
@@ -98,8 +94,3 @@ def now() -> float:
     """The running loop's virtual time, rounded to the microsecond."""
     loop = _running_loop()
     return round(_loop_time(loop) if isinstance(loop, looptime.LoopTimeEventLoop) else loop.time(), 6)
-
-
-def now_if_running() -> float:
-    """:func:`now` inside a running loop; 0.0 outside one, where every new loop's clock starts."""
-    return now() if asyncio.events._get_running_loop() is not None else 0.0
