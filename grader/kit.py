@@ -54,6 +54,7 @@ class ExerciseSpec:
     hints: tuple[str, ...] = ()  # the exercise's own hints, then its checks', each once
     timeout: float = 20.0
     points: float | None = None  # what kit.toml says the exercise is worth: `grade kit check` adds its checks' points up to it
+    group: str = ""  # the part of the course it belongs to ("Day 1"): reports show each group with its score
 
     @property
     def max_score(self) -> float:
@@ -186,6 +187,7 @@ def _parse_exercise(raw: dict[str, Any], dirs: dict[str, Path], where: str) -> E
         hints=tuple(dict.fromkeys([*_strings(raw, "hints", where), *(spec.hint for spec in checks if spec.hint)])),
         timeout=_seconds(raw, 20.0, where),
         points=_points(raw, where) if "points" in raw else None,
+        group=_optional_text(raw, "group", where),
     )
 
 

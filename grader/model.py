@@ -129,11 +129,13 @@ class ExerciseResult:
     file: str = ""
     hints_used: int = 0
     solution_viewed: bool = False
+    group: str = ""  # the kit's part of the course ("Day 1"), if it has parts
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
+            "group": self.group,
             "status": self.status.value,
             "score": self.score,
             "max_score": self.max_score,
@@ -161,6 +163,7 @@ class ExerciseResult:
             file=data.get("file", ""),
             hints_used=data.get("hints_used", 0),
             solution_viewed=data.get("solution_viewed", False),
+            group=data.get("group", ""),
         )
 
 
@@ -182,6 +185,13 @@ class Report:
     @property
     def max_score(self) -> float:
         return round(sum(e.max_score for e in self.exercises), 2)
+
+    def groups(self) -> list[tuple[str, list[ExerciseResult]]]:
+        """The exercises by the kit's groups ("Day 1", ...), in order; one unnamed group when it has none."""
+        groups: dict[str, list[ExerciseResult]] = {}
+        for exercise in self.exercises:
+            groups.setdefault(exercise.group, []).append(exercise)
+        return list(groups.items())
 
     @property
     def all_passed(self) -> bool:

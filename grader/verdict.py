@@ -15,8 +15,8 @@ from typing import Any
 from grader.kit import CheckSpec, ExerciseSpec
 from grader.leftovers import PREFIX
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, SourceRef, Span
+from grader.paths import SUBJECT_SUBMISSION
 from grader.runner.streams import RawOutcome
-from grader.runner.subject_launch import SUBMISSION
 from grader.submission import Prepared, Readiness
 
 NORMAL_EXIT_CODES = (0, 1)
@@ -47,7 +47,7 @@ GRADING_FOLDERS = re.compile(
         re.escape(folder + "/") + suffix
         for folder, suffix in (
             (tempfile.gettempdir(), re.escape(PREFIX) + r"[^/\s]+/(?:submission-[^/\s]+/)?"),
-            (str(SUBMISSION), ""),
+            (str(SUBJECT_SUBMISSION), ""),
             (sysconfig.get_paths()["stdlib"], ""),
         )
     )
@@ -167,7 +167,7 @@ def _exercise(spec: ExerciseSpec, checks: list[CheckResult]) -> ExerciseResult:
         status = ExerciseStatus.FAILED
     if any(c.status is CheckStatus.ERROR for c in checks):
         status = ExerciseStatus.ERROR
-    return ExerciseResult(spec.id, spec.title, status, score, spec.max_score, checks, file=spec.file)
+    return ExerciseResult(spec.id, spec.title, status, score, spec.max_score, checks, file=spec.file, group=spec.group)
 
 
 def _all_todo(checks: list[CheckResult]) -> bool:
@@ -188,4 +188,6 @@ def without_running(item: Prepared) -> ExerciseResult:
         first = checks[0]
         first.status, first.message, first.source, first.help = CheckStatus.FAILED, item.message, item.where, item.help
     status = PREFLIGHT_STATUS[item.readiness]
-    return ExerciseResult(spec.id, spec.title, status, 0.0, spec.max_score, checks, message=item.message, file=spec.file)
+    return ExerciseResult(
+        spec.id, spec.title, status, 0.0, spec.max_score, checks, message=item.message, file=spec.file, group=spec.group
+    )

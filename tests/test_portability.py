@@ -33,7 +33,7 @@ from grader.grading import grade_folder
 from grader.kit import load_kit
 from grader.model import ExerciseResult, ExerciseStatus, Report
 from grader.render import text as text_render
-from grader.runner import channels, processes, sandbox, worker
+from grader.runner import channels, job_server, processes, sandbox
 from grader.runner import limits as limits_module
 from grader.runner.limits import Limits
 from grader.runner.sandbox import Platform
@@ -65,9 +65,9 @@ def test_without_rlimit_nproc_no_process_cap_is_claimed(monkeypatch: pytest.Monk
 
 def test_without_sigalrm_pytest_timeout_uses_its_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     if hasattr(signal, "SIGALRM"):
-        assert "timeout_method=thread" not in worker.pytest_args(["check_03_concurrency.py"], "/work")
+        assert "timeout_method=thread" not in job_server.pytest_args(["check_03_concurrency.py"], "/work")
     monkeypatch.delattr(signal, "SIGALRM", raising=False)
-    args = worker.pytest_args(["check_03_concurrency.py"], "/work")
+    args = job_server.pytest_args(["check_03_concurrency.py"], "/work")
     assert args[:2] == ["-o", "timeout_method=thread"] and "check_03_concurrency.py" in args
 
 

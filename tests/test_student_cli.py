@@ -70,16 +70,20 @@ def test_list_shows_status_score_hints_next_and_progress(home: Path, kit: Kit) -
     code, output = grade("list")
     slow = kit.exercise("03_concurrency")
     seen = {"01_coroutines": ("PASS", kit.exercise("01_coroutines").max_score, ""), "03_concurrency": ("FAIL", expected_score(SLOW.parent), f"hints 1/{len(slow.hints)}")}
-    rows = []
+    rows: list[str] = []
     for spec in kit.exercises:  # every count from the kit; the columns' widths are the renderer's
+        if spec.group and (not rows or spec is next(e for e in kit.exercises if e.group == spec.group)):
+            members = [e for e in kit.exercises if e.group == spec.group]
+            got, passed = sum(seen.get(e.id, ("", 0, ""))[1] for e in members), sum(seen.get(e.id, ("",))[0] == "PASS" for e in members)
+            rows += ([""] if rows else []) + [f"{spec.group} {got:g}/{sum(e.max_score for e in members):g} ({passed}/{len(members)} exercises passed)"]
         status, score, notes = seen.get(spec.id, ("TODO", 0, ""))
         rows.append(" ".join(filter(None, [">" if spec.id == "02_event_loop" else "", status, spec.id, f"{score:g}/{spec.max_score:g}", notes, spec.title])))
     lines = output.splitlines()
-    count, points = len(kit.exercises), sum(score for _, score, _ in seen.values())
+    count, points, shown = len(kit.exercises), sum(score for _, score, _ in seen.values()), len(rows)
     assert code == 0
-    assert [" ".join(line.split()) for line in lines[:count]] == rows
-    assert lines[count] == "" and re.fullmatch(rf"\[#+\.+\]  1/{count} done  \({points:g}/{kit.max_score:g} points\)", lines[count + 1])
-    assert lines[count + 2:] == [f"Next up: 02_event_loop  edit {native('exercises/02_event_loop.py')}; stuck? grade hint 02_event_loop"]
+    assert [" ".join(line.split()) for line in lines[:shown]] == rows
+    assert lines[shown] == "" and re.fullmatch(rf"\[#+\.+\]  1/{count} done  \({points:g}/{kit.max_score:g} points\)", lines[shown + 1])
+    assert lines[shown + 2:] == [f"Next up: 02_event_loop  edit {native('exercises/02_event_loop.py')}; stuck? grade hint 02_event_loop"]
 
 
 def test_list_when_everything_passes(home: Path, kit: Kit) -> None:

@@ -330,6 +330,7 @@ def _failed_report(kit: Kit, exercises: list[ExerciseSpec], error: Exception) ->
             [CheckResult(c.id, c.name, CheckStatus.ERROR, 0.0, c.points, message=message) for c in spec.checks],
             message=message,
             file=spec.file,
+            group=spec.group,
         )
         for spec in exercises
     ]

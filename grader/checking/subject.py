@@ -11,7 +11,6 @@ function and line) and then killed.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import secrets
@@ -19,12 +18,15 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.checking.feedback import Failure, NotStarted
 from grader.checking.names import missing
 from grader.checking.raised import import_help
 from grader.model import SourceRef
+
+if TYPE_CHECKING:
+    from grader.runner.subject_launch import Running
 
 REPLY_BYTES = 8 << 20  # evidence is small; a flood is the student's, and ends the subject
 STUCK_GRACE_SECONDS = 0.5
@@ -104,23 +106,6 @@ class SubjectEnded(Exception):
     def __init__(self, how: str) -> None:
         super().__init__(how)
         self.how = how
-
-
-@dataclasses.dataclass
-class Running:
-    """One subject as the judge holds it: where requests go, where replies come from, how to end it."""
-
-    requests: int
-    replies: int
-    end: Callable[[], None]
-
-    def close(self) -> None:
-        self.end()
-        for fd in (self.requests, self.replies):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 class Subject:

@@ -51,10 +51,15 @@ def render_text(
     """The whole report as text: ANSI-styled when ``color``; see :func:`to_string` for the rest."""
     lines: list[Text] = []
     if not quiet:
-        for exercise in report.exercises:
-            lines += exercise_lines(exercise, fancy=color if symbols is None else symbols)
-            if exercise.status is ExerciseStatus.FAILED and exercise is not report.exercises[-1]:
-                lines.append(Text())
+        for group, exercises in report.groups():
+            if group:
+                lines += [group_line(group, exercises), Text()]
+            for exercise in exercises:
+                lines += exercise_lines(exercise, fancy=color if symbols is None else symbols)
+                if exercise.status is ExerciseStatus.FAILED or (group and exercise is exercises[-1]):
+                    lines.append(Text())
+        if lines and not lines[-1].plain:
+            lines.pop()
     lines.append(score_line(report))
     return to_string(lines, color=color, width=width, symbols=symbols)
 
@@ -93,6 +98,13 @@ def hanging(line: Text, console: Console, width: int) -> list[Text]:
     for part in parts:
         part.rstrip()
     return [(first if number == 0 else Text(" " * indent)) + part for number, part in enumerate(parts)]
+
+
+def group_line(group: str, exercises: list[ExerciseResult]) -> Text:
+    """A part of the course ("Day 1") as a heading, with its score and exercises passed."""
+    score, most = sum(e.score for e in exercises), sum(e.max_score for e in exercises)
+    done = sum(e.status is ExerciseStatus.PASSED for e in exercises)
+    return Text.assemble((group, "bold underline"), (f"  {score:g}/{most:g}  ({done}/{len(exercises)} exercises passed)", "bold"))
 
 
 def score_line(report: Report) -> Text:
@@ -201,19 +213,22 @@ def render_progress(
     notes = {e.id: _notes(e, hints_available.get(e.id, 0)) for e in report.exercises}
     notes_width = max(len(n) for n in notes.values())
     lines = []
-    for exercise in report.exercises:
-        symbol, word, style = STATUS_STYLE[exercise.status]
-        is_next = exercise is upcoming
-        line = Text()
-        line.append(("➜ " if fancy else "> ") if is_next else "  ", style="bold cyan")
-        line.append(f"{symbol if fancy else word} ", style=style)
-        line.append(f"{exercise.id:<{id_width}}", style="bold" if is_next else "")
-        line.append(f"  {_score(exercise):>{score_width}}", style=style)
-        if notes_width:
-            line.append(f"  {notes[exercise.id]:<{notes_width}}", style="yellow")
-        line.append(f"  {exercise.title}", style="" if is_next else "dim")
-        line.no_wrap, line.overflow = True, "ellipsis"
-        lines.append(line)
+    for group, exercises in report.groups():
+        if group:
+            lines += [Text(), group_line(group, exercises)] if lines else [group_line(group, exercises)]
+        for exercise in exercises:
+            symbol, word, style = STATUS_STYLE[exercise.status]
+            is_next = exercise is upcoming
+            line = Text()
+            line.append(("➜ " if fancy else "> ") if is_next else "  ", style="bold cyan")
+            line.append(f"{symbol if fancy else word} ", style=style)
+            line.append(f"{exercise.id:<{id_width}}", style="bold" if is_next else "")
+            line.append(f"  {_score(exercise):>{score_width}}", style=style)
+            if notes_width:
+                line.append(f"  {notes[exercise.id]:<{notes_width}}", style="yellow")
+            line.append(f"  {exercise.title}", style="" if is_next else "dim")
+            line.no_wrap, line.overflow = True, "ellipsis"
+            lines.append(line)
     lines += [Text(), progress_line(report, fancy=fancy)]
     if upcoming is None:
         lines.append(Text(ALL_PASSED, style="bold green"))

@@ -18,11 +18,11 @@ import sys
 import pytest
 
 from grader.checking.fixtures import use_subject
-from grader.checking.subject import Running, Subject
-from grader.runner import channels, limits, processes
+from grader.checking.subject import Subject
+from grader.runner import channels, limits
 from grader.runner.job import ExerciseJob, WorkerJob
 from grader.runner.reporter import CheckReporter, make_sender
-from grader.runner.subject_launch import Template, subject_sandbox
+from grader.runner.subject_launch import Running, SubjectSetup, Template
 
 CHECKS_BROKEN_EXIT = int(pytest.ExitCode.INTERNAL_ERROR)
 
@@ -37,15 +37,18 @@ class Checks:
 class CheckProcess:
     """The current process, set up to check ``exercises`` of ``job`` in turn."""
 
-    def __init__(self, job: WorkerJob, exercises: list[ExerciseJob], session: pytest.Session) -> None:
+    def __init__(
+        self, job: WorkerJob, exercises: list[ExerciseJob], session: pytest.Session, template: Template
+    ) -> None:
+        """``template`` starts the subjects: warm (the worker started it for this judge), or started on first use."""
         self.job = job
         self.session = session
         self.quiet = os.open(os.devnull, os.O_WRONLY)
         sys.dont_write_bytecode = True
         self.rlimits = limits.apply_rlimits(job.limits, len(exercises))
         self.capped = job.cap_processes_by_user and limits.limit_processes_by_user(job.limits)
-        self.environment = processes.clean_environment(job.workdir)
-        self.template = self._template(exercises)
+        self.template = template
+        self.setup = self._subject_setup(exercises)
 
     def check_in_turn(self, exercises: list[tuple[ExerciseJob, Checks | str]], progress_fd: int) -> int:
         """Check each ``(exercise, its checks or why they failed to load)`` in turn; the exit code.
@@ -65,14 +68,17 @@ class CheckProcess:
         """End the submission's subjects and their template."""
         self.template.close()
 
-    def _template(self, exercises: list[ExerciseJob]) -> Template:
-        """The submission's subject template: its sandbox shows these exercises' files and probes."""
+    def _subject_setup(self, exercises: list[ExerciseJob]) -> SubjectSetup:
+        """What every subject of this submission gets: its files, limits (those of this process), folder, environment."""
         # Under bwrap the subjects see none of these at all; in process mode their guard refuses them.
-        hidden = [*self.job.forbidden, *{exercise.checks_file.parent for exercise in exercises}]
-        files = [exercise.exercise_file for exercise in exercises]
-        probes = list(dict.fromkeys(exercise.probes_file for exercise in exercises))
-        sandbox = subject_sandbox(files, probes, self.job.subject_bwrap, hidden)
-        return Template(sandbox, self.job.workdir, self.environment)
+        hidden = (*self.job.forbidden, *{exercise.checks_file.parent for exercise in exercises})
+        return SubjectSetup(
+            files=tuple(exercise.exercise_file for exercise in exercises),
+            rlimits=limits.subject_rlimits(self.job.limits, self.capped),
+            cwd=self.job.workdir,
+            env=self.template.sandbox.environment(self.job.workdir),
+            hidden=hidden,
+        )
 
     def check(self, exercise: ExerciseJob, checks: Checks | str) -> int:
         """Check one exercise in a subject of its own; the exit code the verdict reads."""
@@ -88,7 +94,7 @@ class CheckProcess:
                 return CHECKS_BROKEN_EXIT
             reporter = CheckReporter(exercise.checks, make_sender(result_fd, self.job.token))
             def start() -> Running:
-                return self.template.start(exercise.exercise_file, exercise.probes_file, output_fd)
+                return self.template.start(self.setup, exercise.exercise_file, exercise.probes_file, output_fd)
 
             subject = Subject(start, exercise.exercise_file.name)
             code = self._run(reporter, subject, checks.items)

@@ -69,7 +69,6 @@ class WorkerJob:
     forbidden: tuple[Path, ...] = ()
     cap_processes_by_user: bool = False
     news_fd: int = 1
-    subject_bwrap: str | None = None  # bubblewrap's path, when subjects run under it
 
     def dumps(self) -> str:
         return json.dumps(
@@ -81,7 +80,6 @@ class WorkerJob:
                 "forbidden": [str(path) for path in self.forbidden],
                 "cap_processes_by_user": self.cap_processes_by_user,
                 "news_fd": self.news_fd,
-                "subject_bwrap": self.subject_bwrap,
             }
         )
 
@@ -96,7 +94,6 @@ class WorkerJob:
             forbidden=tuple(Path(p) for p in data["forbidden"]),
             cap_processes_by_user=data["cap_processes_by_user"],
             news_fd=data["news_fd"],
-            subject_bwrap=data.get("subject_bwrap"),
         )
 
     def pipes(self) -> list[int]:

@@ -91,7 +91,6 @@ class KeptWorker:
                 forbidden=(*self.hidden, *hidden),
                 cap_processes_by_user=self.cap is None,
                 news_fd=pipes.news_pipe(),
-                subject_bwrap=self.platform.bwrap if self.mode == "bwrap" else None,
             )
             self._send(job)
             pipes.close_write_ends()
@@ -143,6 +142,7 @@ class KeptWorker:
             command.append("--leave-root")
         if self.mode == "bwrap":
             command = [*sandbox.bwrap_prefix(self.platform, self.root, list(self.hidden)), *command, "--own-pid-namespace"]
+            command.append(f"--subject-bwrap={self.platform.bwrap}")
         self.cap = cgroup.create(self.limits.processes) if self.platform.is_linux and self.platform.is_root else None
         if self.cap is not None:
             # MUST join the cgroup before anything forks (bwrap forks at once): a shell joins,

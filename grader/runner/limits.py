@@ -74,6 +74,15 @@ def apply_rlimits(limits: Limits, exercises: int = 1) -> list[str]:
     return applied
 
 
+def subject_rlimits(limits: Limits, capped_by_user: bool) -> dict[str, tuple[int, int]]:
+    """The ``resource`` limits of one subject process: one exercise's CPU, and the process cap when this
+    process has one (``RLIMIT_NPROC``, set by :func:`limit_processes_by_user`)."""
+    chosen = rlimits(limits, 1)
+    if capped_by_user and resource is not None:
+        chosen["RLIMIT_NPROC"] = resource.getrlimit(resource.RLIMIT_NPROC)
+    return chosen
+
+
 def allow_cpu_for_next_exercise(limits: Limits) -> int | None:
     """Give the next exercise ``limits.cpu_seconds`` of CPU time from now (within the hard limit).
 

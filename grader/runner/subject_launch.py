@@ -1,15 +1,21 @@
 """How the judge starts subject processes: the template, its sandbox, and what it may see.
 
-Runs in the check process (the judge). One template per submission
-(:mod:`grader.subject.template`) imports what a subject needs once and forks a subject
-per exercise. Under ``bwrap`` the template and its subjects get a world of their
-own, nested inside the worker's: the interpreter and its standard library (never a
-site-packages folder), looptime and :mod:`grader.subject` alone, the exercise's probe
-files, and the student's exercise files in a small writable folder; no network, a pid
-namespace of its own (no signal reaches the judge or anyone else), and size caps on
-every writable place (``/tmp``, ``/dev/shm``, the folder), so filling them fails only
-that exercise. In ``process`` mode the subject is a plain child in a session of its own,
-with the limits the judge has and the guard's audit hook; it sees what the judge sees.
+The template (:mod:`grader.subject.template`) imports what a subject needs once and
+forks a subject per exercise. It knows nothing of any submission until asked: the
+worker starts one while it loads pytest and again after each submission, so a warm
+template waits for the next judge (a judge whose template died starts its own). Each
+request for a subject brings that submission's files, the probe file's source, and the
+subject's limits, folder and environment (:class:`SubjectSetup`). Under ``bwrap`` the
+template and its subjects get a world of their own, nested inside the worker's: the
+interpreter and its standard library (never a site-packages folder), looptime and
+:mod:`grader.subject` alone, and the student's exercise files, written afresh into a
+small folder for each subject; no network, a pid namespace of its own (no signal reaches
+the judge or anyone else), and size caps on every writable place (``/tmp``,
+``/dev/shm``, the folder), so filling them fails only that exercise. In ``process`` mode
+the subject is a plain child in a session of its own, with the judge's limits and the
+guard's audit hook; it sees what the judge sees.
+
+Runs in the worker (which starts templates) and in the check process (the judge, which asks them).
 """
 
 from __future__ import annotations
@@ -23,15 +29,16 @@ import socket
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
 import grader
-from grader.checking.subject import Running
+from grader.paths import SUBJECT_SUBMISSION
+from grader.runner import processes
 
 MiB = 1 << 20
 WRITABLE_BYTES = 32 * MiB  # each of the subject's writable places
 INSIDE = Path("/asynclings")
-SUBMISSION = Path("/submission")
 CHANNEL_FD = 3  # the template's end of its socket to the judge
 TOP_LEVEL_LIBRARIES = ("/lib", "/lib64", "/lib32", "/bin", "/sbin")
 # Found by path, not imported: the judge must not load the subject's modules.
@@ -40,22 +47,59 @@ SUBJECT_PACKAGE = Path(grader.__file__).parent / "subject"
 
 @dataclasses.dataclass(frozen=True)
 class SubjectSandbox:
-    """How one submission's subject template starts, and how it names the files it sees."""
+    """How a subject template starts: its command, and whether it is in a sandbox of its own."""
 
     command: list[str]
-    seen_as: dict[Path, str]  # each exercise and probe file, as the path the template sees
+    own_world: bool  # under bwrap: the submission's files are written into the template's folder
+
+    def seen_as(self, path: Path, kind: str = "exercise") -> str:
+        """The path under which a subject sees the exercise file (or names the probe file) ``path``."""
+        if not self.own_world:
+            return str(path)
+        return str((SUBJECT_SUBMISSION if kind == "exercise" else INSIDE / "probes") / path.name)
+
+    def environment(self, workdir: Path) -> dict[str, str]:
+        """A subject's environment: the worker's scrubbed one, its home and temporary folder where it sees them."""
+        env = processes.clean_environment(workdir)
+        if self.own_world:
+            env.update(HOME=str(SUBJECT_SUBMISSION), TMPDIR="/tmp", TEMP="/tmp", TMP="/tmp")
+        return env
 
 
-def subject_sandbox(files: list[Path], probes: list[Path], bwrap: str | None, hidden: list[Path]) -> SubjectSandbox:
-    """The template's command for a submission's exercise ``files`` and their ``probes``."""
+@dataclasses.dataclass(frozen=True)
+class SubjectSetup:
+    """What every subject of one submission gets: its files, limits, folder, environment, and what is hidden."""
+
+    files: tuple[Path, ...]  # the submission's exercise files (written into the template's folder under bwrap)
+    rlimits: dict[str, tuple[int, int]]  # ``resource`` limits by name, set in each subject before its code runs
+    cwd: Path
+    env: dict[str, str]
+    hidden: tuple[Path, ...] = ()  # refused by the guard (process mode; under bwrap the subject never sees them)
+
+
+@dataclasses.dataclass
+class Running:
+    """One subject as the judge holds it: where requests go, where replies come from, how to end it."""
+
+    requests: int
+    replies: int
+    end: Callable[[], None]
+
+    def close(self) -> None:
+        self.end()
+        for fd in (self.requests, self.replies):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def subject_sandbox(bwrap: str | None) -> SubjectSandbox:
+    """The template's command: under ``bwrap`` (its path) in a world of its own, else a plain process."""
     if bwrap is None:
         roots = list(dict.fromkeys([str(Path(grader.__file__).parent.parent), _looptime_root()]))
-        hides = [arg for folder in hidden for arg in ("--hide", str(folder))]
-        command = [sys.executable, "-I", "-S", "-B", "-u", "-c", _boot(roots), *hides]
-        return SubjectSandbox(command, {path: str(path) for path in [*files, *probes]})
+        return SubjectSandbox([sys.executable, "-I", "-S", "-B", "-u", "-c", _boot(roots)], own_world=False)
     python = os.path.realpath(sys.executable)
-    seen_as = {path: str(SUBMISSION / path.name) for path in files}
-    seen_as |= {path: str(INSIDE / "probes" / path.name) for path in probes}
     command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     for folder in _system_folders(python):
         command += ["--ro-bind", folder, folder]
@@ -69,16 +113,14 @@ def subject_sandbox(files: list[Path], probes: list[Path], bwrap: str | None, hi
         "--dev", "/dev",
         "--size", str(WRITABLE_BYTES), "--tmpfs", "/dev/shm",
         "--size", str(WRITABLE_BYTES), "--tmpfs", "/tmp",
-        "--size", str(WRITABLE_BYTES), "--tmpfs", str(SUBMISSION),
+        "--size", str(WRITABLE_BYTES), "--tmpfs", str(SUBJECT_SUBMISSION),
     ]  # fmt: skip
-    for outside, inside in seen_as.items():
-        command += ["--ro-bind", str(outside), inside]
     command += [
-        "--chdir", str(SUBMISSION),
-        "--setenv", "HOME", str(SUBMISSION), "--setenv", "TMPDIR", "/tmp",
-        python, "-I", "-S", "-B", "-u", "-c", _boot([str(INSIDE)]),
+        "--chdir", str(SUBJECT_SUBMISSION),
+        "--setenv", "HOME", str(SUBJECT_SUBMISSION), "--setenv", "TMPDIR", "/tmp",
+        python, "-I", "-S", "-B", "-u", "-c", _boot([str(INSIDE)]), "--files-into", str(SUBJECT_SUBMISSION),
     ]  # fmt: skip
-    return SubjectSandbox(command, seen_as)
+    return SubjectSandbox(command, own_world=True)
 
 
 def _boot(paths: list[str]) -> str:
@@ -87,41 +129,55 @@ def _boot(paths: list[str]) -> str:
 
 
 class Template:
-    """The judge's side of one submission's subject template: started once, asked for each subject."""
+    """A subject template as its starter and its judge hold it: started once, asked for each subject.
 
-    def __init__(self, sandbox: SubjectSandbox, cwd: Path, env: dict[str, str]) -> None:
+    The worker starts it (:meth:`spawn`) before the judge exists; the judge, forked from the
+    worker, inherits this object and asks it for subjects; the worker then lets go of its
+    copy (:meth:`release`), so the template ends when the judge does.
+    """
+
+    def __init__(self, sandbox: SubjectSandbox) -> None:
         self.sandbox = sandbox
-        self.cwd = cwd
-        self.env = env
         self.process: subprocess.Popen[bytes] | None = None
         self.channel: socket.socket | None = None
 
-    def start(self, exercise: Path, probes: Path, output_fd: int) -> Running:
+    def start(self, setup: SubjectSetup, exercise: Path, probes: Path, output_fd: int) -> Running:
         """A fresh subject for ``exercise``, forked by the template (started again if it died)."""
         for _ in range(2):
-            if self.process is None or self.process.poll() is not None:
-                self._spawn()
+            if self.channel is None:
+                self.spawn(setup.cwd)
             try:
-                return self._ask(exercise, probes, output_fd)
+                return self._ask(setup, exercise, probes, output_fd)
             except OSError:
                 self.close()  # the template died (a subject may kill it): once more, fresh
         raise OSError("the subject template could not be started")
 
-    def _ask(self, exercise: Path, probes: Path, output_fd: int) -> Running:
+    def _ask(self, setup: SubjectSetup, exercise: Path, probes: Path, output_fd: int) -> Running:
         assert self.channel is not None
+        token = secrets.token_hex(8)
+        message = {
+            "token": token,
+            "exercise": self.sandbox.seen_as(exercise),
+            "probes": self.sandbox.seen_as(probes, "probes"),
+            "files": [path.name for path in setup.files] if self.sandbox.own_world else [],
+            "rlimits": setup.rlimits,
+            "cwd": str(SUBJECT_SUBMISSION) if self.sandbox.own_world else str(setup.cwd),
+            "env": setup.env,
+            "hide": [str(path) for path in setup.hidden],
+        }
+        # The template reads the files through these descriptors: it sees no path of the judge's.
+        files = [os.open(path, os.O_RDONLY) for path in (probes, *(setup.files if self.sandbox.own_world else ()))]
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
-        token = secrets.token_hex(8)
-        message = {"token": token, "exercise": self.sandbox.seen_as[exercise], "probes": self.sandbox.seen_as[probes]}
         try:
-            socket.send_fds(self.channel, [json.dumps(message).encode()], [requests_r, replies_w, output_fd])
+            socket.send_fds(self.channel, [json.dumps(message).encode()], [requests_r, replies_w, output_fd, *files])
         except OSError:
             for fd in (requests_w, replies_r):
                 os.close(fd)
             raise
         finally:
-            os.close(requests_r)
-            os.close(replies_w)
+            for fd in (requests_r, replies_w, *files):
+                os.close(fd)
         return Running(requests_w, replies_r, lambda: self._stop(token))
 
     def _stop(self, token: str) -> None:
@@ -131,7 +187,8 @@ class Template:
             except OSError:
                 pass
 
-    def _spawn(self) -> None:
+    def spawn(self, cwd: Path) -> None:
+        """Start the template process, with ``cwd`` as its folder (process mode; under bwrap its own)."""
         # Packets, not a stream: each request arrives whole and alone, with its own descriptors.
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 
@@ -143,14 +200,25 @@ class Template:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            cwd=self.cwd,
-            env=self.env,
+            cwd=cwd,
+            env={key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL") if key in os.environ},
             pass_fds=(CHANNEL_FD,),
-            preexec_fn=in_child,  # noqa: PLW1509 - the judge runs no threads
+            preexec_fn=in_child,  # noqa: PLW1509 - neither the worker nor the judge runs threads
             start_new_session=True,
         )
         theirs.close()
         self.channel = ours
+
+    def descriptors(self) -> list[int]:
+        """The descriptors this object holds open (a forked judge keeps them)."""
+        return [self.channel.fileno()] if self.channel is not None else []
+
+    def release(self) -> None:
+        """Let go of the template without ending it: the judge forked with this object now holds it."""
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        self.process = None
 
     def close(self) -> None:
         """End the template and every subject it forked (they end with its sandbox, or its session)."""
@@ -162,6 +230,7 @@ class Template:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except OSError:
                 pass
+            # The worker reaps a template it started; the judge that inherited it cannot (not its child).
             self.process.kill()
             self.process.wait()
             self.process = None

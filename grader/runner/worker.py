@@ -1,63 +1,30 @@
-"""The worker: imports pytest and collects the kit's checks once, then forks check processes.
+"""The worker process: started once per grading (or per batch slot), it loads pytest and the kit's checks.
 
 Starting Python and pytest and importing the checks is what costs; a fork of a process
-that has done all three costs a few hundredths of a second. Where there is fork, a worker
-serves one submission after another from a socket (a batch keeps one per slot): it forks
-a check process (the judge, which never runs student code: each exercise's subject process
-does) that checks the submission's exercises in turn, holds each exercise's wall-clock
-limit, forks a fresh one for the exercises left whenever one ends early, reports how every exercise ended on the submission's own news pipe, which no
-check process holds, and kills whatever the submission left running before it takes the
-next one. Without fork (Windows) a worker checks one exercise itself.
+that has done all three costs a few hundredths of a second. So the worker does them once,
+then serves jobs (:mod:`grader.runner.job_server`): for each submission it forks a check
+process, the judge, which never runs student code; each exercise's subject process does.
+Before importing anything heavy it starts the first judge's subject template, which
+then loads on the other core while pytest does.
 
-Run as ``python -I -m grader.runner.worker [--leave-root] [--own-pid-namespace] CHECK_FILE...``
-with the job socket as stdin, or with ``--one-job`` and one job as JSON on stdin (where there
-is no fork).
+Run as ``python -I -m grader.runner.worker [--leave-root] [--own-pid-namespace]
+[--subject-bwrap=PATH] CHECK_FILE...`` with the job socket as stdin, or with ``--one-job``
+and one job as JSON on stdin (where there is no fork).
 """
 
 from __future__ import annotations
 
 import ctypes
-import gc
-import importlib
-import json
 import os
-import select
-import shutil
 import signal
 import socket
 import sys
-import time
-from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from grader.runner import channels, processes
-from grader.runner.check_process import CheckProcess, Checks
-from grader.runner.job import ExerciseJob, WorkerJob, receive_job
 from grader.runner.sandbox import leave_root
+from grader.runner.subject_launch import Template, subject_sandbox
 
-POLL_SECONDS = 0.005
-WAKE_SECONDS = 0.05  # at least this often, a worker looks whether its check process has ended
-EXIT_GRACE_SECONDS = 1.0  # for a check process to exit once it has reported its last exercise
-PIPE_BYTES = 65536
-REPORT_BYTES = 256
-SWEEP_ROUNDS = 100  # 10 ms apart: processes still forking as they die need a few rounds
-EXIT_NOT_CLEAN = 3
-SHARED_MEMORY = "/dev/shm"
-IPC_RMID = 0
 PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
-PR_SET_CHILD_SUBREAPER = 36
-PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
-# pytest's own plugins that checks never need; each costs time to load,
-# and cacheprovider and junitxml would write files.
-UNUSED_PLUGINS = (
-    "cacheprovider", "terminal", "stepwise", "debugging", "unittest", "legacypath", "pastebin",
-    "junitxml", "doctest", "setuponly", "setupplan", "unraisableexception", "threadexception",
-    "warnings", "logging", "faulthandler", "subtests",
-)  # fmt: skip
 
 
 def main(arguments: list[str] | None = None) -> int:
@@ -65,371 +32,30 @@ def main(arguments: list[str] | None = None) -> int:
     check_files = [argument for argument in arguments if not argument.startswith("--")]
     parent = os.getppid()
     # A worker never outlives the grader that started it (under bwrap, bwrap sees to it too).
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
         return 0  # the grader ended before the line above took effect
-    warm_imports()
-    left_root = "--leave-root" in arguments and leave_root()
+    bwrap = next((a.split("=", 1)[1] for a in arguments if a.startswith("--subject-bwrap=")), None)
+    subjects = subject_sandbox(bwrap)
     if "--one-job" in arguments:
-        plugin: object = Single(WorkerJob.loads(sys.stdin.read()))
+        from grader.runner.job_server import Single, WorkerJob, run_pytest
+
+        plugin: object = Single(WorkerJob.loads(sys.stdin.read()), Template(subjects))
     else:
+        left_root = "--leave-root" in arguments and leave_root()  # MUST come first: the template inherits the uid
+        # The first judge's subject template starts now, and loads while pytest does.
+        template = Template(subjects)
+        template.spawn(Path.cwd())
+        from grader.runner.job_server import Server, run_pytest
+
         channel = socket.socket(fileno=os.dup(0))
         quiet = os.open(os.devnull, os.O_RDWR)
         os.dup2(quiet, 0)
         os.dup2(quiet, 1)  # pytest's own chatter must not reach anyone
-        plugin = Server(channel, left_root, "--own-pid-namespace" in arguments)
-    pytest.main(pytest_args(check_files, os.getcwd()), plugins=[plugin])
+        plugin = Server(channel, left_root, "--own-pid-namespace" in arguments, template)
+    run_pytest(check_files, plugin)
     return 0
-
-
-def warm_imports() -> None:
-    """Import what every check process needs, so each fork starts with it loaded.
-
-    MUST happen before the first fork, and no thread may be started in this process.
-    """
-    import _pytest.config
-    import pytest_asyncio.plugin  # noqa: F401
-    import pytest_timeout  # noqa: F401
-
-    import grader.checking.fixtures  # noqa: F401
-
-    for name in _pytest.config.default_plugins:
-        importlib.import_module(f"_pytest.{name}")
-
-
-def pytest_args(check_files: list[str], rootdir: str) -> list[str]:
-    """The command line for pytest: the grader's own ini, no conftest, no cache, no autoload."""
-    # Without SIGALRM (Windows) pytest-timeout can only use its watchdog thread.
-    timeout_method = ["-o", "timeout_method=thread"] if not hasattr(signal, "SIGALRM") else []
-    return [*timeout_method,
-        *check_files,
-        "-c", PYTEST_INI,
-        "--rootdir", rootdir,
-        "--noconftest",
-        *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
-        "-p", "pytest_asyncio.plugin",
-        "-p", "pytest_timeout",
-        "-p", "grader.checking.fixtures",
-        "--capture=no",
-    ]  # fmt: skip
-
-
-class Collected:
-    """The checks pytest collected, by file, and why any check file failed to import."""
-
-    def __init__(self) -> None:
-        self.checks: dict[str, Checks] = {}
-        self.broken: dict[str, str] = {}
-
-    def pytest_configure(self, config: pytest.Config) -> None:
-        # The reporter never shows pytest's tracebacks, so pytest only keeps the exception's
-        # text: formatting a traceback costs a tenth of a check process, and re-parsing
-        # source while a student's abandoned task logs from a finaliser crashes CPython
-        # 3.11.7 ("AST constructor recursion depth mismatch").
-        config.option.tbstyle = "value"
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, Any, Any]:
-        report = yield
-        if report.failed and isinstance(collector, pytest.Module):
-            self.broken[_key(collector.path)] = str(report.longrepr)
-        return report
-
-    def index(self, session: pytest.Session) -> None:
-        """Sort the collected checks by file."""
-        by_file: dict[str, list[pytest.Item]] = {}
-        for item in session.items:
-            by_file.setdefault(_key(item.path), []).append(item)
-        self.checks = {key: Checks(items) for key, items in by_file.items()}
-        self.none = Checks([])
-
-    def checks_for(self, exercise: ExerciseJob) -> Checks | str:
-        """The exercise's checks, or why its check file failed to import."""
-        key = _key(exercise.checks_file)
-        if key in self.broken:
-            return self.broken[key]
-        return self.checks.get(key, self.none)
-
-
-class Server(Collected):
-    """Serve jobs from the socket until the parent closes it, forking check processes for each."""
-
-    def __init__(self, channel: socket.socket, left_root: bool, whole_namespace: bool) -> None:
-        super().__init__()
-        self.channel = channel
-        self.left_root = left_root
-        self.whole_namespace = whole_namespace
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        self.index(session)
-        # Objects that exist now are never collected in a child, so its collector
-        # does not touch (and copy) the pages the worker shares with it.
-        gc.collect()
-        gc.freeze()
-        _prctl(PR_SET_CHILD_SUBREAPER, 1)
-        # Not dumpable: no check process may attach to it or open its memory, so none
-        # can change how the next submission is checked.
-        _prctl(PR_SET_DUMPABLE, 0)
-        home = os.getcwd()
-        while (job := receive_job(self.channel)) is not None:
-            _announce(job, {"left_root": self.left_root})
-            os.chdir(job.workdir)
-            self.check(job, session)
-            clean = sweep(self.whole_namespace)
-            os.close(job.news_fd)  # the parent reads this job's end here
-            if not clean:
-                os._exit(EXIT_NOT_CLEAN)  # the parent replaces a worker it cannot trust
-            os.chdir(home)
-        return True
-
-    def check(self, job: WorkerJob, session: pytest.Session) -> None:
-        """Fork check processes until every exercise of the job has ended, one way or another."""
-        left = Exercises(job)
-        while left.pending:
-            progress_r, progress_w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                self._child(left.pending, job, session, progress_w)
-            os.close(progress_w)
-            Watch(pid, progress_r, left).follow()
-            os.close(progress_r)
-            if left.pending:
-                sweep(self.whole_namespace)  # the next check process must not meet what this one left
-
-    def _child(
-        self, exercises: list[ExerciseJob], job: WorkerJob, session: pytest.Session, progress_fd: int
-    ) -> None:
-        """Body of a forked check process; never returns."""
-        code = 70
-        try:
-            os.setpgid(0, 0)
-            _prctl(PR_SET_DUMPABLE, 1)  # its own /proc entries stay its own
-            # What its children leave comes back to it, where it can see it (not inherited from the worker).
-            _prctl(PR_SET_CHILD_SUBREAPER, 1)
-            # Only its exercises' pipes and its progress pipe: not the job socket (the next
-            # student's job), not the news.
-            _close_all_but({progress_fd, *(fd for e in exercises for fd in (e.result_fd, e.output_fd))})
-            process = CheckProcess(job, exercises, session)
-            code = process.check_in_turn([(e, self.checks_for(e)) for e in exercises], progress_fd)
-        finally:
-            os._exit(code)
-
-
-class Exercises:
-    """A job's exercises not yet ended; the worker's copies of their pipes, closed as each ends."""
-
-    def __init__(self, job: WorkerJob) -> None:
-        self.job = job
-        self.pending = list(job.exercises)
-
-    def end_first(self, how: dict[str, object]) -> None:
-        """The first pending exercise ended ``how``: say so on the news pipe, and let go of its pipes."""
-        exercise = self.pending.pop(0)
-        channels.close_quietly(exercise.result_fd, exercise.output_fd)
-        _announce(self.job, {"exercise": exercise.exercise_id, **how})
-
-
-class Single(Collected):
-    """Without fork: check the one exercise of the job in this process, and say how it ended."""
-
-    def __init__(self, job: WorkerJob) -> None:
-        super().__init__()
-        self.job = job
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        self.index(session)
-        (exercise,) = self.job.exercises
-        news = os.dup(self.job.news_fd)
-        process = CheckProcess(self.job, [exercise], session)
-        code = process.check(exercise, self.checks_for(exercise))
-        process.close()
-        os.write(news, (json.dumps({"exercise": exercise.exercise_id, "ended": "exit", "exit_code": code}) + "\n").encode())
-        # MUST NOT wait for threads the student left running: only the parent's kill would end them.
-        os._exit(0)
-
-
-def _key(path: object) -> str:
-    return os.path.realpath(str(path))
-
-
-class Watch:
-    """One check process as its worker follows it: its reports, the current exercise's limit, its end.
-
-    Each exercise has its own time limit, from the end of the one before (or the fork). A
-    process that ends mid-exercise ends that exercise the same way, and the rest go to a
-    fresh one.
-    """
-
-    def __init__(self, pid: int, progress_fd: int, left: Exercises) -> None:
-        self.pid = pid
-        self.progress_fd = progress_fd
-        self.left = left
-        self.unread = b""
-        self.silent = False  # every writer of the progress pipe has closed it
-        self.deadline = time.monotonic() + left.pending[0].timeout
-        os.set_blocking(progress_fd, False)
-
-    def follow(self) -> None:
-        """Until the process has ended or was killed, and every exercise it took is accounted for."""
-        while True:
-            status = _status(self.pid)  # before reading: once it has ended, all it wrote is there to read
-            self.take_reports()
-            if status is not None:
-                if self.left.pending:
-                    self.left.end_first(_describe_status(status))
-                break
-            if time.monotonic() > self.deadline:
-                self.stop_overdue()
-                break
-            # Wake on the next report, or on the pipe's end (the process's exit, usually).
-            waiting = min(max(self.deadline - time.monotonic(), 0), WAKE_SECONDS)
-            select.select([] if self.silent else [self.progress_fd], [], [], POLL_SECONDS if self.silent else waiting)
-        _kill_group(self.pid)  # what it left in its group
-
-    def stop_overdue(self) -> None:
-        """Kill the process: the current exercise ran out of time, unless its report came meanwhile.
-
-        Then the next exercise never ran, and stays for a fresh process.
-        """
-        overdue = self.left.pending[0] if self.left.pending else None
-        _kill_group(self.pid)
-        os.kill(self.pid, signal.SIGKILL)  # also if it left its group (not reaped yet: still its pid)
-        os.waitpid(self.pid, 0)
-        self.take_reports()
-        if overdue is not None and self.left.pending and self.left.pending[0] is overdue:
-            self.left.end_first({"ended": "timeout", "limit": overdue.timeout})
-
-    def take_reports(self) -> None:
-        """End each exercise whose report has arrived, in order; ignore any other line.
-
-        A report is ``b"<exercise id> <exit code> on"``: the process goes on to the next exercise.
-        """
-        try:
-            # One read, at most a pipe's worth: a process that floods the pipe cannot keep
-            # its worker reading instead of watching the clock.
-            chunk = os.read(self.progress_fd, PIPE_BYTES)
-        except BlockingIOError:
-            chunk = b""
-        else:
-            self.silent = self.silent or not chunk
-        *lines, unread = (self.unread + chunk).split(b"\n")
-        self.unread = unread[-REPORT_BYTES:]  # a report is a short line: a longer one is none
-        for line in lines:
-            words = line.split()
-            current = self.left.pending[0].exercise_id.encode() if self.left.pending else None
-            if len(words) == 3 and words[2] == b"on" and words[0] == current and words[1].isdigit() and len(words[1]) <= 3:
-                self.left.end_first({"ended": "exit", "exit_code": int(words[1])})
-                more = self.left.pending[0].timeout if self.left.pending else EXIT_GRACE_SECONDS
-                self.deadline = time.monotonic() + more
-
-
-def _reaped() -> Iterator[tuple[int, int]]:
-    """Each child that has ended (pid, wait status), reaped; never blocks."""
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        yield pid, status
-
-
-def _status(pid: int) -> int | None:
-    """The wait status of ``pid`` if it has ended (reaped), else ``None``."""
-    try:
-        done, status = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return 0
-    return status if done else None
-
-
-def _announce(job: WorkerJob, news: dict[str, object]) -> None:
-    os.write(job.news_fd, (json.dumps(news) + "\n").encode())
-
-
-def _describe_status(status: int) -> dict[str, object]:
-    if os.WIFSIGNALED(status):
-        return {"ended": "signal", "signal": os.WTERMSIG(status)}
-    return {"ended": "exit", "exit_code": os.WEXITSTATUS(status)}
-
-
-def sweep(whole_namespace: bool) -> bool:
-    """Kill every process a submission left behind; whether none is left.
-
-    Each round stops, then kills, every descendant of the worker (as a child subreaper on
-    Linux, it inherits the orphans of its children, even of those that called ``setsid()``),
-    and with ``whole_namespace`` (bwrap: a pid namespace of the worker's own) every process
-    in it but its init and the worker: a chain that forks as it dies loses all its links
-    at once, not one a round.
-    """
-    for _ in range(SWEEP_ROUNDS):
-        left = _leftovers(whole_namespace)
-        for sig in (signal.SIGSTOP, signal.SIGKILL):
-            for pid in left:
-                try:
-                    os.kill(pid, sig)
-                except OSError:
-                    pass
-        for _ in _reaped():
-            pass
-        if not left:
-            if whole_namespace:
-                _empty_private_ipc()
-            return True
-        time.sleep(0.01)
-    return not _leftovers(whole_namespace)
-
-
-def _empty_private_ipc() -> None:
-    """Remove what a submission left in the sandbox's own /dev/shm and System V IPC namespace."""
-    for entry in os.scandir(SHARED_MEMORY):
-        try:
-            shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
-        except OSError:
-            pass
-    libc = ctypes.CDLL(None, use_errno=True)
-    for ipc_id in _ipc_ids("shm"):
-        libc.shmctl(ipc_id, IPC_RMID, None)
-    for ipc_id in _ipc_ids("sem"):
-        libc.semctl(ipc_id, 0, IPC_RMID)
-    for ipc_id in _ipc_ids("msg"):
-        libc.msgctl(ipc_id, IPC_RMID, None)
-
-
-def _ipc_ids(kind: str) -> list[int]:
-    try:
-        rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
-    except OSError:
-        return []
-    return [int(row.split()[1]) for row in rows if row.strip()]
-
-
-def _leftovers(whole_namespace: bool) -> set[int]:
-    me = os.getpid()
-    if whole_namespace:
-        return set(processes.all_pids()) - {1, me}
-    return processes.descendants(me)
-
-
-def _prctl(option: int, value: int) -> None:
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _close_all_but(keep: set[int]) -> None:
-    """Close every descriptor above stderr except ``keep``."""
-    opened = channels.open_descriptors() or set(range(3, 1024))
-    channels.close_quietly(*(fd for fd in opened if fd > 2 and fd not in keep))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import asyncio.runners
 import gc
-import importlib.util
 import inspect
 import os
 import signal
@@ -41,14 +40,18 @@ PROBES_MODULE = "asynclings_probes"
 WATCHED = ("asyncio", "looptime", "grader", PROBES_MODULE)
 
 
-def run(exercise: Path, probe_file: Path, hide: list[Path]) -> int:
-    """Arm the probes for ``exercise``, then answer the judge's requests until it stops asking."""
+def run(exercise: Path, probe_file: str, probe_source: bytes, hide: list[Path]) -> int:
+    """Arm the probes for ``exercise``, then answer the judge's requests until it stops asking.
+
+    The probe file comes as its source (named ``probe_file``), read by the template: no
+    probe file need lie where the student's code could change it.
+    """
     source.set_exercise(exercise)
-    output.install(exercise, probe_file)
+    output.install(exercise, Path(probe_file))
     virtual_time.install()
     blocking.install()
     timeline.install()
-    loaded = _load_probes(probe_file)
+    loaded = _load_probes(probe_file, probe_source)
     watched = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in WATCHED]
     seal.install(probes.registry, [*watched, loaded], {serve.__code__, stuck.__code__}, REPLY_FD)
     writable = [exercise.parent, Path(os.environ.get("TMPDIR", exercise.parent))]
@@ -58,12 +61,11 @@ def run(exercise: Path, probe_file: Path, hide: list[Path]) -> int:
     return 0
 
 
-def _load_probes(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(PROBES_MODULE, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses and pickling look a class's module up here
-    spec.loader.exec_module(module)
+def _load_probes(name: str, text: bytes) -> ModuleType:
+    module = ModuleType(PROBES_MODULE)
+    module.__file__ = name
+    sys.modules[PROBES_MODULE] = module  # dataclasses and pickling look a class's module up here
+    exec(compile(text, name, "exec", dont_inherit=True), vars(module))  # noqa: S102 - the kit's probe file
     return module
 
 

@@ -1,13 +1,16 @@
 """A warm subject: imports what every subject needs once, then forks one subject per exercise.
 
 Starting Python and importing asyncio costs most of a subject's life, and a fork of a
-process that has done both costs a few milliseconds. The judge starts one template per
-submission, in that submission's sandbox, and asks it over a socket for one subject per
-exercise, sending the three descriptors the subject will use: the judge's requests, its
-replies, and the student's output. The template never runs student code; its children do,
-each in a session of its own, with the probes armed afresh (audit hooks, guard, clock).
-When a child ends, the template writes how on that child's reply pipe, so the judge
-learns an exit code or a signal even though the child is not its own.
+process that has done both costs a few milliseconds. A template knows no submission
+when it starts: the worker starts one ahead of each judge. The judge asks it over a
+socket for one subject per exercise, sending the descriptors the subject will use (the
+judge's requests, its replies, the student's output), the probe file and, under bwrap,
+the submission's exercise files, which the template writes afresh into its own folder
+before each fork, with the subject's limits, folder and environment. The template never
+runs student code; its children do, each in a session of its own, with the probes armed
+afresh (audit hooks, guard, clock). When a child ends, the template writes how on that
+child's reply pipe, so the judge learns an exit code or a signal even though the child
+is not its own.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import gc
 import json
 import os
+import resource
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -26,12 +31,13 @@ from grader.subject import executor
 
 CHANNEL_FD = 3
 MESSAGE_BYTES = 65536
+MAX_DESCRIPTORS = 253  # what one message can carry on Linux
 PR_SET_DUMPABLE = 4
 
 
 def main(arguments: list[str]) -> int:
     """Serve the judge on the channel until it closes it; then end every child still running."""
-    hide = [Path(arguments[i + 1]) for i, a in enumerate(arguments) if a == "--hide"]
+    files_into = Path(arguments[arguments.index("--files-into") + 1]) if "--files-into" in arguments else None
     # What is imported now lives as long as every subject: no collection needs to walk it,
     # and a subject's collections then touch (and copy) none of the pages it shares.
     gc.collect()
@@ -45,7 +51,7 @@ def main(arguments: list[str]) -> int:
             ready = select.select([channel, *children], [], [])[0]
             for fd in ready:
                 if fd is channel:
-                    if not _take_request(channel, hide, children, by_token):
+                    if not _take_request(channel, files_into, children, by_token):
                         return 0
                 else:
                     _report_end(fd, children)
@@ -63,10 +69,10 @@ def _not_dumpable() -> None:
 
 
 def _take_request(
-    channel: socket.socket, hide: list[Path], children: dict[int, tuple[int, int]], by_token: dict[str, int]
+    channel: socket.socket, files_into: Path | None, children: dict[int, tuple[int, int]], by_token: dict[str, int]
 ) -> bool:
     """Start or stop one subject, as the judge asks; ``False`` once the judge has gone."""
-    data, fds, _, _ = socket.recv_fds(channel, MESSAGE_BYTES, 3)
+    data, fds, _, _ = socket.recv_fds(channel, MESSAGE_BYTES, MAX_DESCRIPTORS)
     if not data:
         return False
     request: dict[str, Any] = json.loads(data)
@@ -75,10 +81,16 @@ def _take_request(
         if pid is not None:
             _kill(pid)
         return True
-    requests, replies, output = fds
+    requests, replies, output, probe_file, *files = fds
+    probe_source = _read_all(probe_file)
+    if files_into is not None:
+        for name, fd in zip(request["files"], files):
+            _write_afresh(files_into / Path(name).name, fd)
+    for fd in files:
+        os.close(fd)
     pid = os.fork()
     if pid == 0:
-        _become_subject(request, hide, requests, replies, output, channel)
+        _become_subject(request, probe_source, requests, replies, output, channel)
     os.close(requests)
     os.close(output)
     children[os.pidfd_open(pid)] = (pid, replies)
@@ -86,8 +98,23 @@ def _take_request(
     return True
 
 
+def _read_all(fd: int) -> bytes:
+    with open(fd, "rb") as file:
+        return file.read()
+
+
+def _write_afresh(path: Path, source: int) -> None:
+    """Put the judge's copy of an exercise file at ``path``, whatever an earlier subject left there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+    with open(source, "rb", closefd=False) as original, open(path, "xb") as copy:
+        shutil.copyfileobj(original, copy)
+
+
 def _become_subject(
-    request: dict[str, Any], hide: list[Path], requests: int, replies: int, output: int, channel: socket.socket
+    request: dict[str, Any], probe_source: bytes, requests: int, replies: int, output: int, channel: socket.socket
 ) -> None:
     """Body of a forked subject; never returns."""
     code = 70
@@ -100,10 +127,30 @@ def _become_subject(
         os.dup2(replies, executor.REPLY_FD)
         os.closerange(executor.REPLY_FD + 1, 1 << 16)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        code = executor.run(Path(request["exercise"]), Path(request["probes"]), hide)
+        _limit(request["rlimits"])
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        hide = [Path(path) for path in request["hide"]]
+        code = executor.run(Path(request["exercise"]), request["probes"], probe_source, hide)
     finally:
         sys.stdout.flush()
         os._exit(code)
+
+
+def _limit(rlimits: dict[str, list[int]]) -> None:
+    """Set the subject's ``resource`` limits, each within what the template itself may have."""
+    for name, (soft, hard) in rlimits.items():
+        number = getattr(resource, name, None)
+        if number is None:
+            continue
+        current = resource.getrlimit(number)[1]
+        if current != resource.RLIM_INFINITY:
+            soft, hard = min(soft, current), min(hard, current)
+        try:
+            resource.setrlimit(number, (soft, hard))
+        except (ValueError, OSError):
+            continue
 
 
 def _report_end(pidfd: int, children: dict[int, tuple[int, int]]) -> None:
