@@ -31,7 +31,7 @@ from pathlib import Path
 from yardsticks import bare_pytest_seconds, median_seconds, python_seconds, seconds
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKER_IMPORTS = "import pytest, pytest_asyncio.plugin, pytest_timeout, grader.checking.fixtures, grader.runner.check_process"
+WORKER_IMPORTS = "import pytest, pytest_asyncio.plugin, pytest_timeout, grader.checking.fixtures, grader.runner.judge.check_process"
 # Runs `grade batch` in a process of its own and reports that process's peak RSS and the
 # largest peak of any process it started and waited for (Linux: the whole reaped tree).
 BATCH = """

@@ -115,7 +115,7 @@ async def main() -> None:
 
     try:
         results = await asyncio.wait_for(process_all(items, shout, consumers=3), timeout=10)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         print("process_all had not returned after 10 s: is a consumer still waiting in queue.get()?")
     else:
         print(f"{results} in {time.perf_counter() - started:.1f} s (expect 3.0 s, in the order of the items)")

@@ -26,11 +26,13 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
+from grader.errors import GraderError
 from grader.kit import Kit
 
 SOURCE_DIR = "asynclings"
 KIT_DIR = "kit"
-PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE", "grader", "exercises")
+PROJECT_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "grader", "exercises")
+COPIED_IN = (Path("grader", "default_kit", "exercises"), Path("grader", "default_kit", "solutions"))  # setup.py's copies, made again when it installs
 SKIPPED_DIRS = frozenset({"__pycache__", ".git", ".venv", "venv", "node_modules"})
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 EXECUTABLE, REGULAR = 0o100755, 0o100644
@@ -102,7 +104,7 @@ FALLBACK_RESULTS = {
 }
 
 
-class BundleError(Exception):
+class BundleError(GraderError):
     """The bundle cannot be built as asked; the message says what to pass instead."""
 
 
@@ -188,4 +190,8 @@ def _tree_entries(
 
 
 def _skipped(relative: Path) -> bool:
-    return relative.suffix == ".pyc" or any(part in SKIPPED_DIRS or part.endswith(".egg-info") for part in relative.parts)
+    return (
+        relative.suffix == ".pyc"
+        or any(part in SKIPPED_DIRS or part.endswith(".egg-info") for part in relative.parts)
+        or any(relative.is_relative_to(copy) for copy in COPIED_IN)
+    )

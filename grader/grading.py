@@ -8,10 +8,16 @@ from pathlib import Path
 from grader.kit import ExerciseSpec, Kit, solution_folders
 from grader.leftovers import owned_folder
 from grader.model import ExerciseResult, Report
-from grader.runner.kept_worker import KeptWorker
-from grader.runner.launcher import Limits, run_checks
-from grader.runner.sandbox import detect, resolve
-from grader.submission import Readiness, check_folder, copy_for_run, prepare, remove_quietly
+from grader.runner.parent.kept_worker import KeptWorker
+from grader.runner.parent.launcher import Limits, run_checks
+from grader.runner.parent.sandbox import detect, resolve
+from grader.submission import (
+    Readiness,
+    check_folder,
+    copy_for_run,
+    prepare,
+    remove_quietly,
+)
 from grader.verdict import judge, without_running
 
 

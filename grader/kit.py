@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from grader.errors import GraderError
+
 FORMAT_VERSION = 1
 DEFAULT_KIT = Path(__file__).parent / "default_kit" / "kit.toml"
 EXERCISE_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
@@ -22,7 +24,7 @@ CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
-class KitError(Exception):
+class KitError(GraderError):
     """The kit file is missing or malformed; the message names the file and the field."""
 
 
@@ -140,8 +142,7 @@ def _parse_kit(data: dict[str, Any], path: Path) -> Kit:
     if version != FORMAT_VERSION:
         raise KitError(f"{path}: format_version must be {FORMAT_VERSION}, found {version!r}")
     base = path.parent
-    dirs = {key: base / _text(data, key, path) for key in ("stubs", "solutions", "checks")}
-    dirs["probes"] = base / _text({"probes": "probes", **data}, "probes", path)
+    dirs = {key: _folder({"probes": "probes", **data}, key, base, path) for key in ("stubs", "solutions", "checks", "probes")}
     raw_exercises = data.get("exercises")
     if not isinstance(raw_exercises, list) or not raw_exercises or not all(isinstance(e, dict) for e in raw_exercises):
         raise KitError(f"{path}: needs at least one [[exercises]] table")
@@ -232,6 +233,21 @@ def _seconds(table: dict[str, Any], default: float, where: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise KitError(f"{where}: timeout must be a number of seconds > 0, found {value!r}")
     return float(value)
+
+
+def _folder(table: dict[str, Any], key: str, base: Path, where: object) -> Path:
+    """A folder key: one path relative to kit.toml, or a list of them of which the first that exists is used.
+
+    The list lets one kit file serve two layouts: the built-in kit finds its solutions inside
+    the installed package, or in the repository's ``solutions/`` when it runs from a checkout.
+    """
+    value = table.get(key)
+    if isinstance(value, list) and value and all(isinstance(item, str) and item for item in value):
+        folders = [base / str(item) for item in value]
+        return next((folder for folder in folders if folder.is_dir()), folders[0])
+    if isinstance(value, str) and value:
+        return base / value
+    raise KitError(f"{where}: {key!r} must be a folder, or a list of folders of which the first that exists is used, found {value!r}")
 
 
 def _optional_text(table: dict[str, Any], key: str, where: object) -> str:

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.runner.cgroup import ROOTS
+from grader.runner.parent.cgroup import ROOTS
 
 PREFIX = "asynclings-"
 OWNED = re.compile(rf"^{PREFIX}[a-z]+-(\d+)-")
@@ -40,7 +40,7 @@ def remove_stale() -> int:
     """Remove the folders of owners that have ended, and the grader's empty cgroups; how many went."""
     if sys.platform == "win32":  # no cgroups, and no way to ask whether a pid lives that cannot kill it
         return 0
-    # Only root makes cgroups (grader.runner.kept_worker), and only root may remove them.
+    # Only root makes cgroups (grader.runner.parent.kept_worker), and only root may remove them.
     cgroups = _remove_cgroups() if os.geteuid() == 0 else 0
     return _remove_folders(Path(tempfile.gettempdir())) + cgroups
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from grader.errors import GraderError
 from grader.kit import ExerciseSpec
 from grader.model import CheckStatus, ExerciseResult, ExerciseStatus, Report
 
@@ -28,7 +29,7 @@ FORMAT_VERSION = 1
 STAMP_FORMAT = "%Y%m%d-%H%M%S"
 
 
-class ProgressError(Exception):
+class ProgressError(GraderError):
     """The progress record or a backup could not be written; the message says where and why."""
 
 

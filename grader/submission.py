@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from grader.errors import GraderError
 from grader.kit import ExerciseSpec
 from grader.model import SourceRef
 from grader.paths import is_within
@@ -36,7 +37,7 @@ SYNTAX_HELP = "Python cannot read this line: look for a missing `:`, `)` or quot
 ASYNC_ONLY = {"'await'": "`await`", "'async with'": "`async with`", "'async for'": "`async for`", "asynchronous comprehension": "An `async for` comprehension"}
 
 
-class SubmissionError(Exception):
+class SubmissionError(GraderError):
     """The submission path itself cannot be graded (missing, not a folder)."""
 
 
@@ -83,7 +84,9 @@ def exercise_path(folder: Path, spec: ExerciseSpec) -> Path:
     path = folder / spec.file
     if path.exists() or path.is_symlink():
         return path
-    from grader.batch.matching import find_in_folder  # only for a folder laid out otherwise
+    from grader.batch.matching import (
+        find_in_folder,  # only for a folder laid out otherwise
+    )
 
     return find_in_folder(folder, [spec]).get(spec, path)
 

@@ -10,13 +10,25 @@ from __future__ import annotations
 import re
 import sysconfig
 import tempfile
-from typing import Any
 
 from grader.kit import CheckSpec, ExerciseSpec
 from grader.leftovers import PREFIX
-from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, SourceRef, Span
+from grader.model import (
+    CheckResult,
+    CheckStatus,
+    ExerciseResult,
+    ExerciseStatus,
+    SourceRef,
+    Span,
+)
 from grader.paths import SUBJECT_SUBMISSION
-from grader.runner.streams import RawOutcome
+from grader.runner.protocol import (
+    CheckOutcome,
+    ChecksCollected,
+    JudgeEnded,
+    RawOutcome,
+    Violation,
+)
 from grader.submission import Prepared, Readiness
 
 NORMAL_EXIT_CODES = (0, 1)
@@ -60,10 +72,9 @@ EARLY_EXIT_HELP = (
 
 def judge(spec: ExerciseSpec, outcome: RawOutcome) -> ExerciseResult:
     """Turn what the check process reported into a scored exercise result."""
-    by_id: dict[str, list[dict[str, Any]]] = {}
-    for record in outcome.records:
-        if "check" in record:
-            by_id.setdefault(str(record["check"]), []).append(record)
+    by_id: dict[str, list[CheckOutcome]] = {}
+    for record in outcome.of_kind(CheckOutcome):
+        by_id.setdefault(record.check, []).append(record)
     failure = _violation(outcome) or _fatal(outcome) or _process_failure(outcome)
     checks = [_judge_check(check, by_id.get(check.id, []), failure) for check in spec.checks]
     result = _exercise(spec, checks)
@@ -91,14 +102,13 @@ def as_student_sees(text: str) -> str:
 
 def _collected(outcome: RawOutcome) -> bool:
     """Whether pytest loaded the checks (reported before any student code runs)."""
-    return any(record.get("event") == "collected" for record in outcome.records)
+    return bool(outcome.of_kind(ChecksCollected))
 
 
 def _violation(outcome: RawOutcome) -> str:
     """What the submission tried that grading forbids (reading the solutions), if anything."""
-    for record in outcome.records:
-        if record.get("event") == "violation":
-            return VIOLATION_REASON.format(what=record.get("what", "do something forbidden"))
+    for violation in outcome.of_kind(Violation):
+        return VIOLATION_REASON.format(what=violation.what)
     if outcome.forged_lines:
         return VIOLATION_REASON.format(what=FORGED_RESULTS)
     return ""
@@ -106,11 +116,11 @@ def _violation(outcome: RawOutcome) -> str:
 
 def _fatal(outcome: RawOutcome) -> str:
     """A check in which the code tried to stop the run (SystemExit, KeyboardInterrupt, an exit, a crash)."""
-    for record in outcome.records:
-        if record.get("fatal"):
-            return FATAL_REASON.format(what=str(record.get("message", "")).removeprefix("your code raised "))
-        if record.get("ended"):
-            return ENDED_REASON.format(how=record.get("message", "the process running your code ended"))
+    for record in outcome.of_kind(CheckOutcome):
+        if record.fatal:
+            return FATAL_REASON.format(what=record.message.removeprefix("your code raised "))
+        if record.ended:
+            return ENDED_REASON.format(how=record.message or "the process running your code ended")
     return ""
 
 
@@ -119,18 +129,18 @@ def _process_failure(outcome: RawOutcome) -> str:
     ended = outcome.ended
     if ended is None:
         return NO_EXIT_REASON
-    if ended.get("ended") == "timeout":
-        return TIMEOUT_REASON.format(limit=float(ended.get("limit", 0)))
-    if ended.get("ended") == "signal":
-        return SIGNAL_REASON.format(signal=ended.get("signal"))
-    code = ended.get("exit_code")
-    ends = [r for r in outcome.records if r.get("event") == "end"]
-    if code not in NORMAL_EXIT_CODES or len(ends) != 1 or ends[0].get("exit_code") != code:
+    if ended.how == "timeout":
+        return TIMEOUT_REASON.format(limit=ended.limit or 0.0)
+    if ended.how == "signal":
+        return SIGNAL_REASON.format(signal=ended.signal)
+    code = ended.exit_code
+    ends: list[JudgeEnded] = outcome.of_kind(JudgeEnded)
+    if code not in NORMAL_EXIT_CODES or len(ends) != 1 or ends[0].exit_code != code:
         return EARLY_EXIT_REASON.format(code=code)
     return ""
 
 
-def _judge_check(spec: CheckSpec, records: list[dict[str, Any]], failure: str) -> CheckResult:
+def _judge_check(spec: CheckSpec, records: list[CheckOutcome], failure: str) -> CheckResult:
     result = CheckResult(spec.id, spec.name, CheckStatus.FAILED, 0.0, spec.points)
     if len(records) > 1:
         result.message = DUPLICATE_MESSAGE
@@ -143,17 +153,17 @@ def _judge_check(spec: CheckSpec, records: list[dict[str, Any]], failure: str) -
             result.status, result.message = CheckStatus.ERROR, MISSING_IMPLEMENTATION
         return result
     record = records[0]
-    status = record.get("status")
+    status = record.status
     result.status = CheckStatus(status) if status in ("passed", "failed", "skipped") else CheckStatus.FAILED
-    result.message = as_student_sees(str(record.get("message") or ""))[:2000]
-    result.help = as_student_sees(str(record.get("help") or ""))[:1000]
-    result.timeline = [Span.from_json(s) for s in record.get("timeline") or []][:50]
-    if record.get("source"):
-        result.source = SourceRef.from_json(record["source"])
+    result.message = as_student_sees(record.message)[:2000]
+    result.help = as_student_sees(record.help)[:1000]
+    result.timeline = [Span.from_json(s) for s in record.timeline][:50]
+    if record.source:
+        result.source = SourceRef.from_json(record.source)
     if result.status is CheckStatus.PASSED:
         result.score = spec.points
         result.message = result.help = ""
-    result.todo = bool(record.get("todo"))
+    result.todo = record.todo
     return result
 
 

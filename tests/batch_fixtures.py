@@ -380,10 +380,10 @@ def make_deadline_class(root: Path) -> tuple[dict[str, Row], dict[str, Row]]:
     rows["30001"] = Row(
         40, (20, 20, 0), ("passed", "passed", "error"), ("identical_to_reference:04_monitoring", "multiple_versions"),
         (
-            f"03_concurrency.py: graded {moodle}/hw_final.zip:hw/03_concurrency.py, the newest upload (2024-05-03 08:00:00 UTC); "
-            f"set aside {moodle}/hw_v2.zip:03_concurrency.py (2024-05-03 07:00:00 UTC), {moodle}/hw.zip:03_concurrency.py (2024-05-03 06:00:00 UTC)",
-            f"04_monitoring.py: graded {moodle}/hw_final.zip:hw/04_monitoring.py, the newest upload (2024-05-03 08:00:00 UTC); "
-            f"set aside {moodle}/hw.zip:04_monitoring.py (2024-05-03 06:00:00 UTC)",
+            (f"03_concurrency.py: graded {moodle}/hw_final.zip:hw/03_concurrency.py, the newest upload (2024-05-03 08:00:00 UTC); "
+            f"set aside {moodle}/hw_v2.zip:03_concurrency.py (2024-05-03 07:00:00 UTC), {moodle}/hw.zip:03_concurrency.py (2024-05-03 06:00:00 UTC)"),
+            (f"04_monitoring.py: graded {moodle}/hw_final.zip:hw/04_monitoring.py, the newest upload (2024-05-03 08:00:00 UTC); "
+            f"set aside {moodle}/hw.zip:04_monitoring.py (2024-05-03 06:00:00 UTC)"),
         ),
     )  # fmt: skip
     # Late: Canvas's mark, a later Blackboard attempt, a file time after the due date.
@@ -397,8 +397,8 @@ def make_deadline_class(root: Path) -> tuple[dict[str, Row], dict[str, Row]]:
     rows["ines"] = Row(
         14, (20, 0, 0), ("passed", "error", "error"), ("late", "multiple_versions"),
         (
-            f"03_concurrency.py: graded HW3_ines_attempt_2024-05-03-10-30-00_{FILE}, the latest attempt (2024-05-03 10:30:00 UTC); "
-            f"set aside HW3_ines_attempt_2024-05-03-07-00-00_{FILE} (2024-05-03 07:00:00 UTC)",
+            (f"03_concurrency.py: graded HW3_ines_attempt_2024-05-03-10-30-00_{FILE}, the latest attempt (2024-05-03 10:30:00 UTC); "
+            f"set aside HW3_ines_attempt_2024-05-03-07-00-00_{FILE} (2024-05-03 07:00:00 UTC)"),
         ),
         late=True,
         audit=("total 20->14: late penalty (10%/day): submitted 2024-05-03 10:30:00 UTC, 1 h 30 min after the due date 2024-05-03 09:00:00 UTC; 1 started day",),

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-
 MARKER = b"1000.4242"
 STRAY_GRACE_SECONDS = 2.0
 

@@ -116,12 +116,12 @@ def test_where_each_file_came_from_and_what_was_noticed(graded: dict) -> None:
     assert found["10002"]["files"] == {"03_concurrency": "Eve Adams_10002_assignsubmission_file_/my_work.zip:hw/03_concurrency.py"}
     assert found["bob"]["files"] == {"03_concurrency": "bob.zip:bob/03_concurrency.py"}
     assert found["20002"]["notes"] == [
-        "03_concurrency.py: graded gracek_20002_30003_03_concurrency-1.py, the highest resubmission number (1); "
-        "set aside gracek_20002_30002_03_concurrency.py (2024-05-03 08:00:00 UTC)"
+        ("03_concurrency.py: graded gracek_20002_30003_03_concurrency-1.py, the highest resubmission number (1); "
+        "set aside gracek_20002_30002_03_concurrency.py (2024-05-03 08:00:00 UTC)")
     ]
     assert found["zack"]["notes"] == [
-        "03_concurrency.py: graded zack.zip:03_concurrency.py, the newest upload (2024-05-03 09:00:00 UTC); "
-        "set aside zack/03_concurrency.py (2024-05-03 08:00:00 UTC)"
+        ("03_concurrency.py: graded zack.zip:03_concurrency.py, the newest upload (2024-05-03 09:00:00 UTC); "
+        "set aside zack/03_concurrency.py (2024-05-03 08:00:00 UTC)")
     ]
     assert found["asyncio-hw-judy"]["notes"][0] == "not graded: asyncio-hw-judy/solutions holds copies of the reference solutions"
     assert found["mallory"]["notes"] == [
@@ -253,7 +253,7 @@ def one_line_error(code: int, output: str) -> str:
     ids=[
         "no-folder", "bad-shard", "auto-shard-nowhere", "override-nobody", "bad-due", "bad-penalty",
         "roster-no-id", "roster-twice", "override-exercise", "override-points", "override-columns", "merge-not-batch",
-    ],  # fmt: skip
+    ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, files: dict[str, str], args: list[str], message: str) -> None:
     (tmp_path / "class").mkdir()
@@ -358,7 +358,7 @@ def test_archive_limits(tmp_path: Path, limits: ArchiveLimits, members: dict[str
 
 def test_a_compressed_tar_is_judged_by_its_whole_ratio(tmp_path: Path) -> None:
     write_tar(tmp_path / "bomb.tar.gz", {"03_concurrency.py": b"\0" * (4 << 20)})
-    with pytest.raises(ArchiveProblem, match="member '03_concurrency.py' expands"):
+    with pytest.raises(ArchiveProblem, match=r"member '03_concurrency\.py' expands"):
         extract(tmp_path / "bomb.tar.gz", tmp_path / "out")
     write_tar(tmp_path / "ok.tar.gz", {"03_concurrency.py": REFERENCE})
     assert [p.name for p in extract(tmp_path / "ok.tar.gz", tmp_path / "ok")] == ["03_concurrency.py"]
@@ -379,8 +379,8 @@ def test_a_nested_zip_bomb_stops_at_the_students_budget_and_leaves_nothing(
     assert time.monotonic() - started < 5
     assert sum(written) <= (50 << 20) + (64 << 10)  # the chunk that would pass the budget is counted, not written
     assert located.oversized == [
-        f"bomber.zip: {bomb.stat().st_size >> 10} KiB received, which would take this student's archives past 50 MiB unpacked, "
-        "counting archives inside archives (the limit for one student); nothing in it was graded"
+        (f"bomber.zip: {bomb.stat().st_size >> 10} KiB received, which would take this student's archives past 50 MiB unpacked, "
+        "counting archives inside archives (the limit for one student); nothing in it was graded")
     ]
     assert located.problems == [] and located.origins == {"03_concurrency": "bomber/03_concurrency.py"}
     assert not [p for p in (tmp_path / "scratch").rglob("*") if p.is_file()]
@@ -393,8 +393,8 @@ def test_members_are_counted_across_nested_archives(tmp_path: Path, kit: Kit) ->
     located = locate(Student("many", entries=[tmp_path / "many.zip"]), list(kit.exercises), Reference(kit), tmp_path / "scratch", limits)
     assert located.files == {} and located.problems == []
     assert located.oversized == [
-        "many.zip: 1 KiB received, which would take this student's archives past 12 files, counting archives inside archives "
-        "(the limit for one student); nothing in it was graded"
+        ("many.zip: 1 KiB received, which would take this student's archives past 12 files, counting archives inside archives "
+        "(the limit for one student); nothing in it was graded")
     ]
 
 

@@ -113,15 +113,15 @@ def test_the_kubernetes_job_runs_as_written(course: Path, tmp_path: Path) -> Non
 @linux_only
 def test_the_slurm_array_script_runs_as_written(course: Path, tmp_path: Path) -> None:
     script = block("bash", "#SBATCH --array")
-    first, last = map(int, re.search(r"#SBATCH --array=(\d+)-(\d+)", script).groups())  # type: ignore[union-attr]
-    cpus = re.search(r"#SBATCH --cpus-per-task=(\d+)", script)[1]  # type: ignore[index]
+    first, last = map(int, re.search(r"#SBATCH --array=(\d+)-(\d+)", script).groups())  # type: ignore[union-attr]  # a script without the line fails here
+    cpus = re.search(r"#SBATCH --cpus-per-task=(\d+)", script)[1]  # type: ignore[index]  # as above
     (tmp_path / "grade-class.sbatch").write_text(script, encoding="utf-8")
     for name in ("submissions.zip", "roster.csv"):
         (tmp_path / name).write_bytes((course / name).read_bytes())
     for task in range(first, last + 1):
         slurm = {"SLURM_ARRAY_TASK_ID": str(task), "SLURM_ARRAY_TASK_MIN": str(first), "SLURM_ARRAY_TASK_COUNT": str(last - first + 1)}
         run(["bash", "grade-class.sbatch"], tmp_path, SLURM_CPUS_PER_TASK=cpus, **slurm)
-    merge = re.search(r"--wrap '(.*?)'", block("sh", "sbatch --dependency"))[1]  # type: ignore[index]
+    merge = re.search(r"--wrap '(.*?)'", block("sh", "sbatch --dependency"))[1]  # type: ignore[index]  # a script without the line fails here
     run(["sh", "-c", merge], tmp_path)
     same_gradebook(tmp_path / "gradebook", course / "single")
 

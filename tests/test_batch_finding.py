@@ -91,8 +91,8 @@ def test_an_archive_the_grader_cannot_open_inside_a_folder_is_reported(tmp_path:
     assert located.origins == {"03_concurrency": "ada/03_concurrency.py"}
 
 
-def test_a_near_copy_is_similar_and_not_identical() -> None:
-    stub = ROOT / "grader" / "default_kit" / "stubs" / FILE
+def test_a_near_copy_is_similar_and_not_identical(kit: Kit) -> None:
+    stub = next(spec.stub for spec in kit.exercises if spec.file == FILE)
     assert code_signature(DISGUISED) != code_signature(TASKGROUP)
     shapes = [("pia", {"03": own_shape(TASKGROUP, stub)}), ("quim", {"03": own_shape(DISGUISED, stub)}), ("rex", {"03": own_shape(ALTERNATIVE, stub)})]
     (pair,) = similar_pairs(shapes, set())

@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from grader.batch import runner as batch_runner
 from grader.cli import main
 from grader.runner import processes
-from grader.runner.cgroup import ROOTS
-from grader.runner.sandbox import detect, resolve
+from grader.runner.parent.cgroup import ROOTS
+from grader.runner.parent.sandbox import detect, resolve
 
 from .batch_fixtures import ALTERNATIVE, AWAIT, BASE, FILE, HARD, LOOPS, REFERENCE, set_time, write_file, write_zip
 from .test_batch import GRADEBOOK, alive

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from grader.batch import runner as batch_runner
 from grader.batch import trust
 from grader.cli import main
-from grader.runner.sandbox import Platform
+from grader.runner.parent.sandbox import Platform
 
 ROOT_NO_BWRAP = Platform("linux", has_fork=True, has_resource=True, bwrap=None, is_root=True)
 ROOT_WITH_BWRAP = Platform("linux", has_fork=True, has_resource=True, bwrap="/usr/bin/bwrap", is_root=True)

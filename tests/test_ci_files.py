@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from importlib import metadata
 import re
 import shutil
 import stat
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -31,12 +31,10 @@ needs_bash = pytest.mark.skipif(sys.platform == "win32", reason="run_autograder 
 
 
 def classroom_workflow(tmp_path: Path) -> Path:
-    """The GitHub Classroom workflow documented in docs/ci.md, as a file."""
-    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
-    (block,) = [b for b in blocks if "autograding-command-grader" in b]
-    path = tmp_path / "classroom.yml"
-    path.write_text(block, encoding="utf-8")
-    return path
+    """The GitHub Classroom workflow `grade assign` writes for the built-in kit (docs/ci.md shows its start)."""
+    result = CliRunner().invoke(main, ["assign", str(tmp_path / "assignment")], catch_exceptions=False, prog_name="grade")
+    assert result.exit_code == 0, result.output
+    return tmp_path / "assignment" / ".github" / "workflows" / "classroom.yml"
 
 
 def load_yaml(path: Path) -> dict:
@@ -140,10 +138,16 @@ def test_tests_workflow_covers_three_systems_and_four_pythons() -> None:
     assert [step["run"] for step in job["steps"] if "run" in step][-1] == "python -m pytest"
 
 
+def test_the_classroom_workflow_in_the_docs_is_the_start_of_the_one_grade_assign_writes(tmp_path: Path) -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
+    (excerpt,) = [block for block in blocks if "autograding-command-grader" in block]
+    assert excerpt in classroom_workflow(tmp_path).read_text(encoding="utf-8")
+
+
 def test_classroom_workflow_has_one_step_per_exercise_worth_its_points(tmp_path: Path, kit: Kit) -> None:
     (job,) = load_yaml(classroom_workflow(tmp_path))["jobs"].values()
     graders = [step for step in job["steps"] if "autograding-command-grader" in step.get("uses", "")]
-    expected = [(e.id, f"grade exercises -e {e.id[:2]} --min-score {e.max_score:g}", e.max_score) for e in kit.exercises]
+    expected = [(e.id, f"grade exercises -e {e.id} --min-score {e.max_score:g}", e.max_score) for e in kit.exercises]
     assert [(s["with"]["test-name"], s["with"]["command"], s["with"]["max-score"]) for s in graders] == expected
     reporter = job["steps"][-1]
     assert reporter["with"]["runners"] == ",".join(step["id"] for step in graders)
@@ -164,8 +168,9 @@ def test_bundle_holds_executable_scripts_and_the_grader_without_solutions(tmp_pa
     assert setup.index("bubblewrap") < setup.index("pip install")
     assert '"$grade" "$submission" --format gradescope --output "$results"\n' in run
     assert 'root="${AUTOGRADER_ROOT:-/autograder}"' in run and run.rstrip().endswith("exit 0")
-    assert {"asynclings/pyproject.toml", "asynclings/grader/default_kit/kit.toml", "asynclings/exercises/03_concurrency.py"} <= set(modes)
-    assert not [name for name in modes if name.startswith(("asynclings/solutions/", "asynclings/tests/")) or "__pycache__" in name]
+    assert {"asynclings/pyproject.toml", "asynclings/setup.py", "asynclings/grader/default_kit/kit.toml", "asynclings/exercises/03_concurrency.py"} <= set(modes)
+    copies = ("asynclings/grader/default_kit/exercises/", "asynclings/grader/default_kit/solutions/")  # setup.py makes them as setup.sh installs
+    assert not [name for name in modes if name.startswith(("asynclings/solutions/", "asynclings/tests/", *copies)) or "__pycache__" in name]
 
 
 def test_bundle_is_reproducible_and_can_install_from_pip_instead(tmp_path: Path) -> None:

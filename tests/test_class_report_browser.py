@@ -18,8 +18,9 @@ from grader.batch.store import ExerciseColumn, Layout, Manifest
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402 - only once importorskip found selenium
+from selenium.webdriver.common.by import By  # noqa: E402 - as above
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402 - as above
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -65,7 +66,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in FLAGS:
@@ -78,34 +79,34 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         driver.quit()
 
 
-def column(driver: object, index: int) -> list[str]:
-    rows = driver.find_elements(By.CSS_SELECTOR, "#students-table tbody tr")  # type: ignore[attr-defined]
+def column(driver: WebDriver, index: int) -> list[str]:
+    rows = driver.find_elements(By.CSS_SELECTOR, "#students-table tbody tr")
     return [row.find_elements(By.TAG_NAME, "td")[index].text for row in rows]
 
 
-def click_header(driver: object, label: str) -> None:
-    header = driver.find_element(By.XPATH, f"//table[@id='students-table']//th/button[normalize-space()='{label}']")  # type: ignore[attr-defined]
+def click_header(driver: WebDriver, label: str) -> None:
+    header = driver.find_element(By.XPATH, f"//table[@id='students-table']//th/button[normalize-space()='{label}']")
     header.click()
 
 
-def test_the_page_renders_the_class(browser: object, page: Path) -> None:
-    browser.get(page.as_uri())  # type: ignore[attr-defined]
-    assert browser.title == "Class report: A toy course"  # type: ignore[attr-defined]
+def test_the_page_renders_the_class(browser: WebDriver, page: Path) -> None:
+    browser.get(page.as_uri())
+    assert browser.title == "Class report: A toy course"
     assert column(browser, 0) == ["s1", "s2", "s3", "s4", "s5"]
     assert column(browser, 1) == ["Zoe", "<b>Ann</b>", "Bob", "Cy", "Eve"]
     assert column(browser, 2) == ["20", "4", "13", "0", "17"]
-    failed = browser.find_elements(By.CSS_SELECTOR, "#failed-checks tbody tr")  # type: ignore[attr-defined]
+    failed = browser.find_elements(By.CSS_SELECTOR, "#failed-checks tbody tr")
     assert [r.text.split("\n")[0] for r in failed] == ["01_a it works (works) 3 60%", "02_b it works (works) 3 60%"]
-    bars = browser.find_elements(By.CSS_SELECTOR, ".distribution")  # type: ignore[attr-defined]
+    bars = browser.find_elements(By.CSS_SELECTOR, ".distribution")
     assert [b.get_attribute("data-exercise") for b in bars] == ["total", "01_a", "02_b"]
-    external = browser.execute_script(  # type: ignore[attr-defined]
+    external = browser.execute_script(
         "return Array.from(document.querySelectorAll('[src],[href]:not([href^=\"feedback/\"])')).length"
     )
     assert external == 0
 
 
-def test_clicking_a_header_sorts_the_table(browser: object, page: Path) -> None:
-    browser.get(page.as_uri())  # type: ignore[attr-defined]
+def test_clicking_a_header_sorts_the_table(browser: WebDriver, page: Path) -> None:
+    browser.get(page.as_uri())
     click_header(browser, "Total")
     assert column(browser, 2) == ["0", "4", "13", "17", "20"]
     click_header(browser, "Total")
@@ -115,5 +116,5 @@ def test_clicking_a_header_sorts_the_table(browser: object, page: Path) -> None:
     assert column(browser, 1) == ["<b>Ann</b>", "Bob", "Cy", "Eve", "Zoe"]
     click_header(browser, "02_b")
     assert column(browser, 0) == ["s2", "s4", "s3", "s1", "s5"]  # ties keep the student order
-    sorted_by = browser.find_element(By.CSS_SELECTOR, "th[aria-sort]")  # type: ignore[attr-defined]
+    sorted_by = browser.find_element(By.CSS_SELECTOR, "th[aria-sort]")
     assert (sorted_by.text, sorted_by.get_attribute("aria-sort")) == ("02_b", "ascending")

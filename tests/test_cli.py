@@ -129,7 +129,7 @@ def test_an_exercise_by_its_bare_number(number: str, kit: Kit) -> None:
     [
         (["solutions", "-e", "03_concurency"], f"Error: exercise '03_concurency' matches no exercise (did you mean 03_concurrency?); {VALID_IDS}\n"),
         (["solutions", "-e", "queue"], f"Error: exercise 'queue' matches no exercise (did you mean 05_queues?); {VALID_IDS}\n"),
-        (["solutions", "-e", "9"], f"Error: exercise '9' matches no exercise; {VALID_IDS}\n"),
+        (["solutions", "-e", "99"], f"Error: exercise '99' matches no exercise; {VALID_IDS}\n"),
         (["lsit"], "Error: 'lsit' is neither a command nor a folder: did you mean `grade list`?\n"),
         (["hints", "03"], "Error: 'hints' is neither a command nor a folder: did you mean `grade hint`?\n"),
         (["wacth"], "Error: 'wacth' is neither a command nor a folder: did you mean `grade watch`?\n"),
@@ -193,16 +193,18 @@ def test_the_students_box_in_the_readme_works_as_written(tmp_path: Path, kit: Ki
     assert box.splitlines() == ["python3 -m venv .venv", "source .venv/bin/activate", "pip install -e .", "grade"]
     copy = tmp_path / "asynclings"  # the kit as a student clones it: no virtualenv yet
     copy.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
         shutil.copyfile(ROOT / name, copy / name)
     for name in ("grader", "exercises"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.rmtree(copy / "grader" / "default_kit" / "exercises")  # not in a clone: `pip install -e .` makes it
     environment = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CI", "NO_COLOR")}
     result = subprocess.run(["bash", "-c", box], cwd=copy, env=environment, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode in (0, 1), result.stderr  # graded: whatever the exercises score
     score_line = rf"\nScore: \d+/{kit.max_score:g}  \(\d+/{len(kit.exercises)} exercises passed\)\n$"
     assert re.search(score_line, result.stdout), result.stdout[-2000:]
     assert (copy / ".venv" / "bin" / "grade").is_file()
+    assert sorted(path.name for path in (copy / "grader" / "default_kit" / "exercises").iterdir()) == sorted(path.name for path in (copy / "exercises").glob("*.py"))
 
 
 def test_real_subprocess_run() -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-import contextlib
 from collections.abc import Iterator
 
 from grader.grading import grade_folder

@@ -25,18 +25,22 @@ from grader.checking.raised import UNFINISHED_RESULT_HELP, explain
 from grader.checking.subject import StudentRaised
 from grader.cli import main
 from grader.grading import grade_folder
-from grader.kit import Kit, check_files
-from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report
+from grader.kit import Kit
+from grader.model import (
+    CheckResult,
+    CheckStatus,
+    ExerciseResult,
+    ExerciseStatus,
+    Report,
+)
 from grader.progress import Progress, next_hint
 from grader.render.text import render_text
-from grader.runner.kept_worker import KeptWorker
-from grader.runner.limits import Limits
 from grader.submission import syntax_problem
 from grader.verdict import as_student_sees
 
 from .conftest import GOLDEN, ROOT
+from .conftest import GOLDEN_SCENARIOS as SCENARIOS
 
-SCENARIOS = sorted(path.parent for path in GOLDEN.glob("*/*/expected.json"))
 FORBIDDEN = {
     "a temporary folder": f"{tempfile.gettempdir()}/asynclings-",
     "the sandbox's folder": "/submission/",
@@ -73,7 +77,7 @@ def student_visible(exercise: ExerciseResult) -> list[str]:
     """Everything of one exercise a student reads: its output, its message, and each check's words."""
     texts = [exercise.output, exercise.message]
     texts += [text for check in exercise.checks for text in (check.message, check.help)]
-    return texts + [render_text(Report([exercise]), color=False)]
+    return [*texts, render_text(Report([exercise]), color=False)]
 
 
 def assert_only_the_students_own_words(exercise: ExerciseResult) -> None:
@@ -85,9 +89,8 @@ def assert_only_the_students_own_words(exercise: ExerciseResult) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus(kit: Kit) -> list[ExerciseResult]:
-    with KeptWorker(None, check_files(kit.exercises), Limits()) as worker:
-        return [grade_folder(f, kit, kit.select([f.parent.name]), worker=worker).exercises[0] for f in SCENARIOS]
+def corpus(golden_verdicts: dict[Path, ExerciseResult]) -> list[ExerciseResult]:
+    return [golden_verdicts[folder] for folder in SCENARIOS]
 
 
 def test_the_golden_corpus_shows_only_the_students_own_words(corpus: list[ExerciseResult]) -> None:

@@ -34,17 +34,17 @@ import shutil
 import sys
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from grader.grading import grade_folder
-from grader.runner.kept_worker import KeptWorker
 from grader.kit import Kit
 from grader.model import ExerciseResult, Report
 from grader.runner.limits import Limits
+from grader.runner.parent.kept_worker import KeptWorker
 
 from .conftest import ROOT
 from .hostile_helpers import load_expected, marked_processes, strays_after, tree_digest
@@ -52,7 +52,7 @@ from .hostile_helpers import load_expected, marked_processes, strays_after, tree
 try:
     import pwd
 except ImportError:  # Windows
-    pwd = None  # type: ignore[assignment]
+    pwd = None  # type: ignore[assignment]  # no pwd module on Windows
 
 HOSTILE = ROOT / "tests" / "hostile"
 SCENARIOS = sorted(path.parent for path in HOSTILE.glob("*/expected.json"))

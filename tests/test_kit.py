@@ -59,8 +59,8 @@ MINIMAL_KIT = (
         ("format_version = 1\nname = 'x'\ntitle = 'x'\nstubs = 's'\nsolutions = 's'\nchecks = 'c'", "needs at least one [[exercises]]"),
         ("format_version = [", "not valid TOML"),
         (
-            "format_version = 1\nname='x'\ntitle='x'\nstubs='s'\nsolutions='s'\nchecks='c'\n"
-            "[[exercises]]\nid='1_bad'\ntitle='t'\n",
+            ("format_version = 1\nname='x'\ntitle='x'\nstubs='s'\nsolutions='s'\nchecks='c'\n"
+            "[[exercises]]\nid='1_bad'\ntitle='t'\n"),
             "must look like '01_topic'",
         ),
         (MINIMAL_KIT.replace("points=1", "points=1\ndepends=['b']"), "depends on ['b']"),
@@ -108,9 +108,30 @@ def test_an_exact_id_is_never_ambiguous(tmp_path: Path) -> None:
         kit.select([""])
 
 
-def test_exercises_ship_as_the_pristine_stubs_kept_apart_from_them(kit: Kit) -> None:
-    """The student edits exercises/; reset and "not started" need an untouched copy elsewhere."""
+def test_each_stub_and_solution_is_kept_once_and_the_stubs_copied_apart(kit: Kit) -> None:
+    """exercises/ and solutions/ are the only sources; the student edits exercises/, so reset and
+    "not started" use the copy that setup.py makes of it when the grader is installed."""
+    for duplicate in ("stubs", "solutions"):
+        assert not (ROOT / "grader" / "default_kit" / duplicate).exists(), f"grader/default_kit/{duplicate}/: keep each file once, in exercises/ or solutions/"
     for spec in kit.exercises:
         working = ROOT / "exercises" / spec.file
+        assert spec.solution.resolve() == (ROOT / "solutions" / spec.file).resolve(), spec.id
         assert spec.stub.resolve() != working.resolve(), spec.id
-        assert working.read_bytes() == spec.stub.read_bytes(), spec.id
+        behind = f"{spec.stub} is not {working} as it is now: `pip install -e .` copies the stubs again"
+        assert spec.stub.is_file() and spec.stub.read_bytes() == working.read_bytes(), behind
+
+
+def test_a_folder_key_may_list_places_of_which_the_first_that_exists_is_used(tmp_path: Path) -> None:
+    """How the built-in kit finds its solutions in the installed package and in a checkout alike."""
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "check_01_x.py").write_text("")
+    (tmp_path / "probes").mkdir()
+    (tmp_path / "probes" / "probe_01_x.py").write_text("")
+    (tmp_path / "there").mkdir()
+    (tmp_path / "kit.toml").write_text(MINIMAL_KIT.replace("solutions='s'", "solutions=['missing', 'there']"))
+    assert load_kit(tmp_path / "kit.toml").exercise("01_x").solution == tmp_path / "there" / "01_x.py"
+    (tmp_path / "kit.toml").write_text(MINIMAL_KIT.replace("solutions='s'", "solutions=['missing', 'gone']"))
+    assert load_kit(tmp_path / "kit.toml").exercise("01_x").solution == tmp_path / "missing" / "01_x.py"
+    (tmp_path / "kit.toml").write_text(MINIMAL_KIT.replace("solutions='s'", "solutions=[]"))
+    with pytest.raises(KitError, match=re.escape("'solutions' must be a folder, or a list of folders of which the first that exists is used, found []")):
+        load_kit(tmp_path / "kit.toml")

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from grader import leftovers
 from grader.cli import main
-from grader.runner.cgroup import ROOTS
+from grader.runner.parent.cgroup import ROOTS
 
 from .batch_fixtures import AWAIT, FILE, write_file
 

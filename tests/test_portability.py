@@ -25,18 +25,25 @@ from click.testing import CliRunner
 
 import grader.cli.terminal
 from grader import grading
-from grader.cli import main
-from grader.cli.terminal import ansi_terminal, safe_output, speaks_utf8, use_color, windows_vt_mode
+from grader.cli import main, watch
 from grader.cli import student as student_cli
-from grader.cli import watch
+from grader.cli.terminal import (
+    ansi_terminal,
+    safe_output,
+    speaks_utf8,
+    use_color,
+    windows_vt_mode,
+)
 from grader.grading import grade_folder
 from grader.kit import load_kit
 from grader.model import ExerciseResult, ExerciseStatus, Report
 from grader.render import text as text_render
-from grader.runner import channels, job_server, processes, sandbox
+from grader.runner import channels, processes
 from grader.runner import limits as limits_module
 from grader.runner.limits import Limits
-from grader.runner.sandbox import Platform
+from grader.runner.parent import sandbox
+from grader.runner.parent.sandbox import Platform
+from grader.runner.worker import identity, job_server
 
 from .test_own_kit import KIT_TOML, make_kit
 
@@ -74,13 +81,14 @@ def test_without_sigalrm_pytest_timeout_uses_its_thread(monkeypatch: pytest.Monk
 def test_a_platform_without_fork_resource_uids_or_bwrap_runs_plain_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox, "resource", None)
     monkeypatch.setattr(sandbox, "sys", SimpleNamespace(platform="win32", prefix=sys.prefix))
+    monkeypatch.setattr(identity, "sys", SimpleNamespace(platform="win32"))
     monkeypatch.setattr(sandbox, "_working_bwrap", lambda: None)
     monkeypatch.delattr(os, "fork", raising=False)
     monkeypatch.delattr(os, "geteuid", raising=False)
     platform = sandbox.detect.__wrapped__()
     assert platform == Platform("win32", has_fork=False, has_resource=False, bwrap=None, is_root=False)
     assert sandbox.resolve("auto", platform) == "process"
-    assert sandbox.leave_root() is False  # no user namespace to enter, and no geteuid to ask
+    assert identity.leave_root() is False  # no user namespace to enter, and no geteuid to ask
 
 
 def test_without_fork_an_early_exit_is_named_with_its_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -231,13 +239,13 @@ class FakeKernel32:
         self.settable = settable
         self.set_to: int | None = None
 
-    def GetConsoleMode(self, handle: object, mode: Any) -> int:  # noqa: N802 - the Windows API's name
+    def GetConsoleMode(self, handle: object, mode: Any) -> int:  # the Windows API's name
         if self.mode is None:
             return 0
         mode._obj.value = self.mode
         return 1
 
-    def SetConsoleMode(self, handle: object, mode: int) -> int:  # noqa: N802
+    def SetConsoleMode(self, handle: object, mode: int) -> int:  # the Windows API's name
         self.set_to = mode
         return int(self.settable)
 
@@ -256,7 +264,7 @@ def test_windows_console_virtual_terminal_mode(
     monkeypatch: pytest.MonkeyPatch, kernel32: FakeKernel32, enabled: bool, set_to: int | None
 ) -> None:
     monkeypatch.setitem(sys.modules, "msvcrt", FakeMsvcrt())
-    assert windows_vt_mode(SimpleNamespace(fileno=lambda: 1), kernel32) is enabled  # type: ignore[arg-type]
+    assert windows_vt_mode(SimpleNamespace(fileno=lambda: 1), kernel32) is enabled  # type: ignore[arg-type]  # a stand-in stream with only fileno()
     assert kernel32.set_to == set_to
 
 
@@ -282,7 +290,7 @@ def test_watch_without_termios_says_ctrl_c_and_reads_no_keys(monkeypatch: pytest
     read_fd, write_fd = os.pipe()
     try:
         os.write(write_fd, b"q")
-        with watch.keyboard(SimpleNamespace(fileno=lambda: read_fd)) as keys:  # type: ignore[arg-type]
+        with watch.keyboard(SimpleNamespace(fileno=lambda: read_fd)) as keys:  # type: ignore[arg-type]  # a stand-in stream with only fileno()
             assert keys is None  # no keys are read: the screen says "Ctrl-C quits"
     finally:
         os.close(read_fd), os.close(write_fd)

@@ -16,10 +16,10 @@ from grader import grading
 from grader.grading import grade_folder
 from grader.kit import Kit
 from grader.runner import limits as limits_module
-from grader.runner import sandbox
-from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits, apply_rlimits, rlimits
-from grader.runner.sandbox import Applied, Platform, SandboxError
+from grader.runner.parent import sandbox
+from grader.runner.parent.kept_worker import KeptWorker
+from grader.runner.parent.sandbox import Applied, Platform, SandboxError
 
 from .conftest import GOLDEN, ROOT, expected_score
 

@@ -58,7 +58,7 @@ def recorded(home: Path) -> dict[str, object]:
 
 
 def report_fields(exercise_id: str) -> tuple[int, bool]:
-    code, output = grade("-e", exercise_id, "--format", "json")
+    _, output = grade("-e", exercise_id, "--format", "json")
     (exercise,) = json.loads(output)["exercises"]
     return exercise["hints_used"], exercise["solution_viewed"]
 
@@ -103,12 +103,12 @@ def test_hint_reveals_one_more_each_time_and_the_report_counts_them(home: Path, 
     count = len(hints)
     again = "run `grade hint 03_concurrency` again if you are still stuck."
     assert grade("hint", "03") == (0, f"Hints for 03_concurrency (1 of {count}):\n  1. {hints[0]}\n{count - 1} more: {again}\n")
-    code, output = grade("hint", "03_concurrency")
+    _, output = grade("hint", "03_concurrency")
     assert output == f"Hints for 03_concurrency (2 of {count}):\n  1. {hints[0]}\n  2. {hints[1]}\n{count - 2} more: {again}\n"
     for _ in range(count - 2):
-        code, output = grade("hint", "03")
+        _, output = grade("hint", "03")
     assert output.endswith(f"  {count}. {hints[-1]}\nThat was the last hint.\n")
-    code, output = grade("hint", "03")
+    _, output = grade("hint", "03")
     assert output.endswith(f"  {count}. {hints[-1]}\nNo more hints: these are all of them.\n")
     assert recorded(home)["03_concurrency"]["hints_used"] == count
     assert report_fields("03") == (count, False)
@@ -203,9 +203,9 @@ def test_show_solution_waits_for_a_pass_unless_forced_and_records_force(home: Pa
     code, output = grade("show-solution", "03")
     assert (code, output) == (
         1,
-        "03_concurrency has not passed yet (not_started, 0/20): its solution opens once it does.\n"
+        ("03_concurrency has not passed yet (not_started, 0/20): its solution opens once it does.\n"
         "Stuck? `grade hint 03_concurrency` gives a hint; `grade show-solution 03_concurrency --force` shows it now "
-        "(recorded in your report).\n",
+        "(recorded in your report).\n"),
     )
     assert not (home / STATE_DIR).exists()
     code, output = grade("show-solution", "03", "--force")

@@ -9,8 +9,8 @@ import pytest
 
 from grader.grading import grade_folder
 from grader.kit import Kit
-from grader.runner import sandbox
 from grader.runner.limits import Limits
+from grader.runner.parent import sandbox
 
 from .conftest import ROOT
 

@@ -15,7 +15,9 @@ import re
 import tomllib
 from pathlib import Path
 
+from grader.errors import GraderError
 from grader.kit import EXERCISE_ID, Kit
+from grader.source_tree import stub_sources
 
 GOLDEN = "golden"
 FIXTURE = "no_wait"
@@ -144,7 +146,7 @@ async def double(exercise: ModuleType, value: int, delay: float) -> dict[str, An
 '''
 
 
-class ScaffoldError(Exception):
+class ScaffoldError(GraderError):
     """The exercise cannot be scaffolded as asked: a bad id, or a file that is there already."""
 
 
@@ -172,6 +174,9 @@ def scaffold(kit: Kit, exercise_id: str) -> Scaffold:
         golden / exercise_id / FIXTURE / f"{exercise_id}.py": WRONG,
         golden / exercise_id / FIXTURE / "expected.json": _expected(),
     }
+    kept = stub_sources(kit)
+    if kept is not None:  # the built-in kit in its repository: the stub is kept in exercises/, the kit's stubs folder holds its copy
+        files = {kept / f"{exercise_id}.py": files[kit.folders["stubs"] / f"{exercise_id}.py"], **files}
     there = [path for path in files if path.exists()]
     if there:
         raise ScaffoldError(f"{there[0]} exists already: grade new never overwrites a file")

@@ -12,15 +12,23 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from grader.batch.archives import ArchiveLimits, ArchiveProblem, Budget, extract, is_archive, unsupported_archive
+from grader.batch.archives import (
+    ArchiveLimits,
+    ArchiveProblem,
+    Budget,
+    extract,
+    is_archive,
+    unsupported_archive,
+)
 from grader.batch.matching import junk
 from grader.batch.names import parse_entry_name
+from grader.errors import GraderError
 
 CLASS_LIMITS = ArchiveLimits(student_bytes=4 << 30, student_members=200_000, total_bytes=4 << 30)
 UNREADABLE_EXPORT = "{path}: cannot be graded as a class export: {problem}"
 
 
-class ExportError(Exception):
+class ExportError(GraderError):
     """The export archive cannot be unpacked; the message says why, in one line."""
 
 

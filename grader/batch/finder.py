@@ -18,9 +18,28 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.batch.archives import UNSUPPORTED, ArchiveLimits, ArchiveProblem, Budget, TooLarge, archive_stem, extract, is_archive, unsupported_archive
+from grader.batch.archives import (
+    UNSUPPORTED,
+    ArchiveLimits,
+    ArchiveProblem,
+    Budget,
+    TooLarge,
+    archive_stem,
+    extract,
+    is_archive,
+    unsupported_archive,
+)
 from grader.batch.flags import Reference, code_signature
-from grader.batch.matching import Candidate, Upload, choose, exercise_number, junk, looks_like, match_exercise, walk
+from grader.batch.matching import (
+    Candidate,
+    Upload,
+    choose,
+    exercise_number,
+    junk,
+    looks_like,
+    match_exercise,
+    walk,
+)
 from grader.batch.names import EntryName, duplicate_number, parse_entry_name
 from grader.batch.roster import Roster
 from grader.kit import ExerciseSpec

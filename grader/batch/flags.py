@@ -23,7 +23,15 @@ from pathlib import Path
 from grader.kit import ExerciseSpec, Kit
 from grader.model import ExerciseResult, Report
 from grader.submission import forbidden_import, statements
-from grader.verdict import EARLY_EXIT_REASON, ENDED_REASON, FATAL_REASON, NO_EXIT_REASON, SIGNAL_REASON, TIMEOUT_REASON, VIOLATION_REASON
+from grader.verdict import (
+    EARLY_EXIT_REASON,
+    ENDED_REASON,
+    FATAL_REASON,
+    NO_EXIT_REASON,
+    SIGNAL_REASON,
+    TIMEOUT_REASON,
+    VIOLATION_REASON,
+)
 
 SANDBOX_REASONS = tuple(
     reason.split("{")[0]
@@ -41,7 +49,7 @@ def code_signature(source: bytes) -> str:
     for node in (tree, *statements(tree.body)):  # only statements hold a list of statements
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and _is_docstring(body[0]):
-            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]  # a node with a body list, found by getattr above
     return hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
 
 

@@ -14,6 +14,8 @@ import datetime
 import math
 import re
 
+from grader.errors import GraderError
+
 POLICY = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)(?P<percent>%)?(?:/(?P<per>day|hour))?$")
 BAD_POLICY = "late penalty must look like 10%/day, 10%, 2/day, 2/hour or 5, found {text!r}"
 BAD_DUE = "due must be a date and time like 2024-05-03T23:59 (with +02:00 for a zone other than this machine's), found {text!r}"
@@ -21,7 +23,7 @@ UNKNOWN_LATENESS = "marked late by the platform; how late is unknown, so it coun
 PERIOD = {"day": datetime.timedelta(days=1), "hour": datetime.timedelta(hours=1)}
 
 
-class LateError(Exception):
+class LateError(GraderError):
     """A ``--due`` or ``--late-penalty`` that cannot be read."""
 
 

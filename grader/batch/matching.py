@@ -253,7 +253,9 @@ def walk(folder: Path, limit: int | None = None) -> Iterator[tuple[Path, str, in
 
 def find_in_folder(folder: Path, specs: list[ExerciseSpec]) -> dict[ExerciseSpec, Path]:
     """The file of each exercise in one student's ``folder`` (no archives opened), as ``grade batch`` chooses it."""
-    from grader.batch.flags import code_signature  # the reference test is needed only once files are found
+    from grader.batch.flags import (
+        code_signature,  # the reference test is needed only once files are found
+    )
 
     upload = Upload(folder.name + "/")
     candidates: list[Candidate] = []

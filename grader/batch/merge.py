@@ -15,6 +15,7 @@ from pathlib import Path
 from grader.batch.gradebook import GradebookSummary, build_gradebook
 from grader.batch.shard import parse_shard
 from grader.batch.store import Layout, Manifest
+from grader.errors import GraderError
 
 DIFFERENT = "{one} and {other} were not graded the same way ({field} differs); merge shards of one batch"
 INCOMPLETE = "the shards given are {given}; a merge needs every shard of one batch, 1/{count} to {count}/{count}"
@@ -22,7 +23,7 @@ CONFLICT = "{slug} was graded in both {one} and {other}, with different results"
 TARGET_IS_SOURCE = "the merged output must be a folder of its own, not one of the shards: {path}"
 
 
-class MergeError(Exception):
+class MergeError(GraderError):
     """Shard outputs that cannot be merged into one gradebook."""
 
 

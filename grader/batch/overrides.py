@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.roster import read_csv
+from grader.errors import GraderError
 from grader.kit import ExerciseSpec, Kit, KitError
 from grader.model import Report
 
@@ -21,7 +22,7 @@ COLUMNS = ("student", "exercise", "points", "reason")
 MISSING_COLUMNS = "{path}: needs a header row with the columns student,exercise,points,reason (found {found})"
 
 
-class OverrideError(Exception):
+class OverrideError(GraderError):
     """The overrides file cannot be used; the message names the file and the line."""
 
 

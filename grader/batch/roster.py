@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.names import tokens
+from grader.errors import GraderError
 
 ID_COLUMNS = ("id", "student", "student_id", "username", "login")
 MISSING_ID_COLUMN = "{path}: needs a header row with an 'id' column (and optionally 'name', 'email')"
 
 
-class RosterError(Exception):
+class RosterError(GraderError):
     """The roster file cannot be read; the message names the file and the line."""
 
 

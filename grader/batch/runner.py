@@ -36,12 +36,19 @@ from grader.batch.similarity import own_shape
 from grader.batch.slots import WorkerSlots
 from grader.batch.store import ExerciseColumn, Layout, Manifest, StoreError
 from grader.batch.trust import root_refusal
+from grader.errors import GraderError
 from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit, check_files, solution_folders
-from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report
+from grader.model import (
+    CheckResult,
+    CheckStatus,
+    ExerciseResult,
+    ExerciseStatus,
+    Report,
+)
 from grader.runner import processes
 from grader.runner.limits import Limits
-from grader.runner.sandbox import SandboxError, detect
+from grader.runner.parent.sandbox import SandboxError, detect
 from grader.submission import MAX_FILE_BYTES
 
 NO_FILES = "no exercise files found in {where}"
@@ -135,7 +142,7 @@ class _Pending:
 OUTDIR_CONTAINS_SUBMISSIONS = "the output folder {outdir} must not be (or contain) the submissions folder {submissions}: choose another -o"
 
 
-class BatchError(Exception):
+class BatchError(GraderError):
     """The batch cannot start: bad submissions folder or output folder."""
 
 
@@ -288,7 +295,7 @@ class _Batch:
             options, worker = self.options, self.slots.worker()
             report = grade_folder(first.folder, options.kit, options.exercises, self.limits, self.hidden, worker)
             failed = False
-        except Exception as exc:  # a fault of the grader must cost one student, not the batch
+        except Exception as exc:  # noqa: BLE001 - a fault of the grader must cost one student, not the batch
             report = _failed_report(self.options.kit, self.options.exercises, exc)
             failed = True
         if self.stop.is_set():

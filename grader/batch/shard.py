@@ -18,6 +18,8 @@ import hashlib
 import re
 from collections.abc import Mapping
 
+from grader.errors import GraderError
+
 SHARD = re.compile(r"^(\d+)/(\d+)$")
 AUTO = re.compile(r"^auto(?:/(\d+))?$")
 BAD_SHARD = "shard must look like K/N with 1 <= K <= N (e.g. 2/4), or auto, found {text!r}"
@@ -30,7 +32,7 @@ COUNT_DIFFERS = "--shard auto/{given}, but {engine} runs {count} parts"
 BAD_INDEX = "{engine} says part {index} of {count}, which is not a part of {count} (parts count from {first})"
 
 
-class ShardError(Exception):
+class ShardError(GraderError):
     """A ``--shard`` value that is not K/N, or ``auto`` where no engine says which part this is."""
 
 

@@ -1,7 +1,7 @@
 """One kept worker per grading thread: a batch starts Python, pytest and the checks once per slot.
 
 Each thread of the batch's pool grades one submission at a time on its own worker (see
-:mod:`grader.runner.kept_worker`); the workers are stopped, and their folders removed,
+:mod:`grader.runner.parent.kept_worker`); the workers are stopped, and their folders removed,
 when the batch ends. Each worker's folder is named after this process
 (:func:`grader.leftovers.owned_folder`), so that if the batch is killed the next
 ``grade`` removes it. Without fork there is nothing to keep: every submission starts its own.
@@ -14,9 +14,9 @@ import threading
 from pathlib import Path
 
 from grader.leftovers import owned_folder
-from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits
-from grader.runner.sandbox import detect
+from grader.runner.parent.kept_worker import KeptWorker
+from grader.runner.parent.sandbox import detect
 
 
 class WorkerSlots:

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grader.batch.record import StudentRecord
+from grader.errors import GraderError
 
 MANIFEST_VERSION = 1
 
 
-class StoreError(Exception):
+class StoreError(GraderError):
     """An output folder that is not a batch output, or cannot be written."""
 
 

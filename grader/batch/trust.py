@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shutil import which
 
-from grader.runner.sandbox import Platform, resolve
+from grader.runner.parent.sandbox import Platform, resolve
 
 ROOT_NEEDS_BWRAP = "bubblewrap is required to grade a class as root: {fix} (or run as an unprivileged user)"
 

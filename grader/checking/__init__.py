@@ -17,7 +17,13 @@ import pytest
 from grader.checking.blocking import expect_no_blocking
 from grader.checking.feedback import Failure, Mismatch, NotStarted, expect
 from grader.checking.names import missing
-from grader.checking.subject import NotFinished, Stuck, StudentRaised, Subject, student_failure
+from grader.checking.subject import (
+    NotFinished,
+    Stuck,
+    StudentRaised,
+    Subject,
+    student_failure,
+)
 from grader.checking.timeline import Timeline
 from grader.model import SourceRef
 

@@ -2,7 +2,7 @@
 
 Runs in the check process (the judge), which never imports the student's code. Each
 exercise gets a subject process of its own, started on the first request (by the
-runner's template, see :mod:`grader.runner.subject_launch`) and replaced after it dies
+runner's template, see :mod:`grader.runner.judge.subject_launch`) and replaced after it dies
 or is stopped. What
 comes back is evidence, never a verdict: the checks decide. A reply is read within the
 current check's time limit; past it the subject is asked where it is (the student's
@@ -26,7 +26,7 @@ from grader.checking.raised import import_help
 from grader.model import SourceRef
 
 if TYPE_CHECKING:
-    from grader.runner.subject_launch import Running
+    from grader.runner.judge.subject_launch import Running
 
 REPLY_BYTES = 8 << 20  # evidence is small; a flood is the student's, and ends the subject
 STUCK_GRACE_SECONDS = 0.5

@@ -6,6 +6,7 @@ clock (:mod:`grader.subject.timeline`); this is the same record as the judge see
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from grader.checking.feedback import Failure
@@ -50,7 +51,7 @@ class Timeline:
     def sequential(self) -> bool:
         """True when each job started only once the previous one had finished."""
         spans = self.spans()
-        return all(later.start >= earlier.end for earlier, later in zip(spans, spans[1:]))
+        return all(later.start >= earlier.end for earlier, later in itertools.pairwise(spans))
 
     def describe(self) -> str:
         """``a 0.0→3.0, b 3.0→4.0``: the spans in a line, for messages."""

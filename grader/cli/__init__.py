@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from grader.cli.terminal import is_terminal, safe_output
-from grader.kit import Kit, KitError, load_kit
+from grader.errors import GraderError
 from grader.leftovers import remove_stale
 
 EXIT_SHORT = 1
@@ -48,6 +48,8 @@ COMMAND_MODULES = {
     "gradescope-bundle": "grader.cli.gradescope",
     "kit": "grader.cli.kit_commands",
     "new": "grader.cli.kit_commands",
+    "init": "grader.cli.course",
+    "assign": "grader.cli.course",
 }
 
 
@@ -84,6 +86,8 @@ class DefaultGroup(click.Group):
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else ctx.command_path
             raise CannotGrade(f"{exc.format_message()} (see `{where} --help`)") from None
+        except GraderError as exc:  # the one place a domain error becomes one line and exit code 2
+            raise CannotGrade(str(exc)) from None
         except KeyboardInterrupt:
             # On a terminal, over the "^C" it echoed: the one line is all that shows.
             over_echo = "\r" if is_terminal(sys.stderr) else ""
@@ -112,13 +116,6 @@ def kit_option(function: Any) -> Any:
         envvar="ASYNCLINGS_KIT",
         help="Kit file (kit.toml) or folder to grade against; default: the built-in kit.",
     )(function)
-
-
-def open_kit(kit_path: Path | None) -> Kit:
-    try:
-        return load_kit(kit_path)
-    except KitError as exc:
-        raise CannotGrade(str(exc)) from None
 
 
 @click.group(cls=DefaultGroup, default_command="check", context_settings={"help_option_names": ["-h", "--help"]})

@@ -18,20 +18,19 @@ from types import FrameType
 import click
 
 from grader.batch.archives import ArchiveLimits
-from grader.batch.late import LateError, check_policy, parse_due
+from grader.batch.late import check_policy, parse_due
 from grader.batch.lms import PLATFORMS
-from grader.batch.merge import MergeError, merge_outputs
-from grader.batch.overrides import OverrideError, load_overrides
+from grader.batch.merge import merge_outputs
+from grader.batch.overrides import load_overrides
 from grader.batch.progress import make_progress
-from grader.batch.roster import RosterError, load_roster
-from grader.batch.runner import BatchError, BatchOptions, BatchSummary, run_batch
-from grader.batch.shard import ShardError, parse_shard
-from grader.batch.store import StoreError
-from grader.cli import CannotGrade, kit_option, main, open_kit
+from grader.batch.roster import load_roster
+from grader.batch.runner import BatchOptions, BatchSummary, run_batch
+from grader.batch.shard import parse_shard
+from grader.cli import CannotGrade, kit_option, main
 from grader.cli.limits import limit_arguments, limit_options
-from grader.kit import KitError
+from grader.kit import load_kit
 from grader.runner.limits import Limits, MiB
-from grader.runner.sandbox import SandboxError, detect, resolve
+from grader.runner.parent.sandbox import detect, resolve
 
 CANNOT_ACCESS = "cannot read or write {path}: {reason} (on Windows, a file open in another program cannot be replaced)"
 INTERRUPTED = "Interrupted{by}: {done} of {total} students have a result in {outdir}; run the same command again to grade the rest."
@@ -93,17 +92,14 @@ def batch_command(
     limits: Limits,
 ) -> None:
     """Grade every student in SUBMISSIONS (folders and archives as platforms export them) into OUTDIR."""
-    kit = open_kit(kit_path)
-    try:
-        exercises = kit.select(list(selected)) if selected else list(kit.exercises)
-        roster = load_roster(roster_path) if roster_path else None
-        overrides = load_overrides(overrides_path, kit, exercises) if overrides_path else []
-        part = parse_shard(shard, os.environ) if shard else None
-        due_utc = parse_due(due) if due else None
-        policy = check_policy(late_penalty) if late_penalty else None
-        resolve(limits.sandbox, detect())
-    except (KitError, RosterError, OverrideError, ShardError, LateError, SandboxError) as exc:
-        raise CannotGrade(str(exc)) from None
+    kit = load_kit(kit_path)
+    exercises = kit.select(list(selected)) if selected else list(kit.exercises)
+    roster = load_roster(roster_path) if roster_path else None
+    overrides = load_overrides(overrides_path, kit, exercises) if overrides_path else []
+    part = parse_shard(shard, os.environ) if shard else None
+    due_utc = parse_due(due) if due else None
+    policy = check_policy(late_penalty) if late_penalty else None
+    resolve(limits.sandbox, detect())
     command = [arg for spec in exercises if selected for arg in ("-e", spec.id)]
     command += ["--kit", str(kit.path)] if kit_path else []
     options = BatchOptions(
@@ -130,8 +126,6 @@ def batch_command(
     with interrupting_signals() as received:
         try:
             summary = run_batch(options, make_progress(sys.stderr.isatty()))
-        except (BatchError, StoreError) as exc:
-            raise CannotGrade(str(exc)) from None
         except OSError as exc:  # e.g. on Windows, grades.csv held open by a spreadsheet
             raise CannotGrade(CANNOT_ACCESS.format(path=exc.filename or outdir, reason=exc.strerror or exc)) from None
         except KeyboardInterrupt:  # the signal came as the batch was closing its workers or writing the gradebook
@@ -190,8 +184,6 @@ def merge_command(outdirs: tuple[Path, ...], target: Path) -> None:
     """Merge the outputs of `grade batch --shard K/N` runs into one gradebook."""
     try:
         merged = merge_outputs(list(outdirs), target)
-    except (MergeError, StoreError) as exc:
-        raise CannotGrade(str(exc)) from None
     except OSError as exc:
         raise CannotGrade(CANNOT_ACCESS.format(path=exc.filename or target, reason=exc.strerror or exc)) from None
     for warning in merged.warnings:

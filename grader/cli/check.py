@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit
+from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main
 from grader.cli.grading import exercise_folder, grade_for_student
 from grader.cli.limits import limit_options
 from grader.cli.terminal import text_look
-from grader.kit import Kit, KitError
+from grader.kit import Kit, load_kit
 from grader.model import Report
 from grader.render import FORMATS, preload, render
 from grader.runner.limits import Limits
@@ -38,11 +38,8 @@ def check_command(
 ) -> None:
     """Grade PATH (default: ./exercises) and print what passed, what failed, and why."""
     preload("text", fmt)
-    kit = open_kit(kit_path)
-    try:
-        exercises = kit.select(list(selected)) if selected else None
-    except KitError as exc:
-        raise CannotGrade(str(exc)) from None
+    kit = load_kit(kit_path)
+    exercises = kit.select(list(selected)) if selected else None
     folder = exercise_folder(path, kit)
     report = grade_for_student(folder, kit, exercises, limits, default_folder=path is None, require_files=True)
     emit(report, fmt, output, quiet, kit)

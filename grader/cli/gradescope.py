@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from grader.cli import CannotGrade, kit_option, main, open_kit
-from grader.gradescope_bundle import BundleError, build_bundle
+from grader.cli import CannotGrade, kit_option, main
+from grader.gradescope_bundle import build_bundle
+from grader.kit import load_kit
 
 WROTE = "wrote {path} ({count} files): upload it as the autograder of a Gradescope programming assignment"
 
@@ -34,11 +35,9 @@ def gradescope_bundle_command(output: Path, pip_spec: str | None, kit_path: Path
     On Gradescope, run_autograder grades /autograder/submission with `--format gradescope`
     into /autograder/results/results.json. Building the zip needs no network.
     """
-    kit = open_kit(kit_path) if kit_path else None
+    kit = load_kit(kit_path) if kit_path else None
     try:
         names = build_bundle(output, pip_spec=pip_spec, kit=kit)
-    except BundleError as exc:
-        raise CannotGrade(str(exc)) from None
     except OSError as exc:
         raise CannotGrade(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(WROTE.format(path=output, count=len(names)))

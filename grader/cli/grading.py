@@ -10,9 +10,8 @@ from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit, KitError
 from grader.model import Report
 from grader.progress import apply_progress
-from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits
-from grader.runner.sandbox import SandboxError
+from grader.runner.parent.kept_worker import KeptWorker
 from grader.submission import SubmissionError, check_folder, require_exercise_files
 
 EXERCISES = "exercises"
@@ -74,8 +73,6 @@ def grade_for_student(
         if require_files:
             require_exercise_files(check_folder(folder), chosen)
         report = grade_folder(folder, kit, chosen, limits or Limits(), worker=worker)
-    except (KitError, SandboxError) as exc:
-        raise CannotGrade(str(exc)) from None
     except SubmissionError as exc:
         raise CannotGrade(f"{exc}{DEFAULT_FOLDER_HINT if default_folder else ''}") from None
     apply_progress(report, folder)

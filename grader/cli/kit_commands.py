@@ -11,11 +11,11 @@ import click
 
 from grader.authoring.conventions import shown
 from grader.authoring.kit_check import KitVerdict, check_kit
-from grader.authoring.scaffold import ScaffoldError, scaffold
+from grader.authoring.scaffold import scaffold
 from grader.batch.progress import BarProgress, BatchProgress
-from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit
+from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main
 from grader.cli.terminal import is_terminal
-from grader.kit import DEFAULT_KIT, ExerciseSpec, Kit, KitError
+from grader.kit import DEFAULT_KIT, ExerciseSpec, Kit, load_kit
 from grader.paths import is_within
 
 INSTALLED_KIT = "the built-in kit is part of the installed package: give --kit PATH, a kit of your own (see docs/authoring.md)"
@@ -39,11 +39,8 @@ def kit_check_command(selected: tuple[str, ...], with_mutants: bool, jobs: int |
 
     One line per problem, exit code 1 when there is any; a one-line summary and exit code 0 when there is none.
     """
-    kit = open_kit(kit_path)
-    try:
-        specs = kit.select(list(selected)) if selected else list(kit.exercises)
-    except KitError as exc:
-        raise CannotGrade(str(exc)) from None
+    kit = load_kit(kit_path)
+    specs = kit.select(list(selected)) if selected else list(kit.exercises)
     bar = _progress_bar()
     try:
         verdict = check_kit(kit, specs, with_mutants=with_mutants, jobs=jobs or os.cpu_count() or 2, started=bar.start, done=lambda: bar.advance(""))
@@ -107,13 +104,11 @@ def new_command(exercise_id: str, kit_path: Path | None) -> None:
 
     The scaffold is a small worked example; `grade kit check` fails on it until its TODOs are written.
     """
-    kit = open_kit(kit_path)
+    kit = load_kit(kit_path)
     if kit.path == DEFAULT_KIT.resolve() and any(is_within(kit.path, Path(sysconfig.get_paths()[key])) for key in ("purelib", "platlib")):
         raise CannotGrade(INSTALLED_KIT)
     try:
         made = scaffold(kit, exercise_id)
-    except ScaffoldError as exc:
-        raise CannotGrade(str(exc)) from None
     except OSError as exc:
         raise CannotGrade(f"cannot write {exc.filename}: {exc.strerror}") from None
     for path in made.files:

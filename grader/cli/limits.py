@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from grader.runner.limits import Limits, MiB
-from grader.runner.sandbox import MODES
+from grader.runner.parent.sandbox import MODES
 
 DEFAULTS = Limits()
 
@@ -25,7 +25,7 @@ class LimitOption:
 
     field: str
     flag: str
-    type: click.ParamType
+    type: click.ParamType[Any, Any]  # the table mixes float, int and str options
     help: str
     unit: int | None = 1
 

@@ -14,14 +14,19 @@ from typing import Any
 
 import click
 
-from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main, open_kit
+from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main
 from grader.cli.grading import exercise_folder, grade_for_student
 from grader.cli.terminal import text_look, use_color
-from grader.kit import ExerciseSpec, Kit, KitError
+from grader.kit import ExerciseSpec, Kit, load_kit
 from grader.model import ExerciseResult, ExerciseStatus, Report
-from grader.progress import BACKUP_DIR, ExerciseProgress, Progress, ProgressError, next_hint
+from grader.progress import (
+    BACKUP_DIR,
+    ExerciseProgress,
+    Progress,
+    next_hint,
+)
 from grader.render.text import render_hints, render_progress, render_solution
-from grader.runner.kept_worker import KeptWorker
+from grader.runner.parent.kept_worker import KeptWorker
 
 NOT_PASSED_YET = (
     "{id} has not passed yet ({status}, {score:g}/{max_score:g}): its solution opens once it does.\n"
@@ -41,10 +46,7 @@ def exercise_argument(function: Any) -> Any:
 
 
 def pick(kit: Kit, token: str) -> ExerciseSpec:
-    try:
-        return kit.select([token])[0]
-    except KitError as exc:
-        raise CannotGrade(str(exc)) from None
+    return kit.select([token])[0]
 
 
 def grade_quietly(
@@ -55,10 +57,7 @@ def grade_quietly(
 
 
 def record(progress: Progress, exercise_id: str, recorded: ExerciseProgress) -> None:
-    try:
-        progress.update(exercise_id, recorded)
-    except ProgressError as exc:
-        raise CannotGrade(str(exc)) from None
+    progress.update(exercise_id, recorded)
 
 
 @main.command("list")
@@ -66,7 +65,7 @@ def record(progress: Progress, exercise_id: str, recorded: ExerciseProgress) -> 
 @kit_option
 def list_command(path: Path | None, kit_path: Path | None) -> None:
     """List every exercise in PATH (default: ./exercises) with its status, score and hints used."""
-    kit = open_kit(kit_path)
+    kit = load_kit(kit_path)
     folder = exercise_folder(path)
     report = grade_quietly(folder, kit)
     available = {spec.id: len(spec.hints) for spec in kit.exercises}
@@ -80,7 +79,7 @@ def list_command(path: Path | None, kit_path: Path | None) -> None:
 @kit_option
 def hint_command(exercise_id: str, path: Path | None, show_all: bool, kit_path: Path | None) -> None:
     """Reveal the next hint for exercise ID: the first failing check's own (--all: every hint). Counted in your report, never deducted."""
-    kit = open_kit(kit_path)
+    kit = load_kit(kit_path)
     spec = pick(kit, exercise_id)
     folder = exercise_folder(path)
     if not spec.hints:
@@ -128,7 +127,7 @@ def failing_checks(folder: Path, kit: Kit, spec: ExerciseSpec) -> ExerciseResult
 @kit_option
 def reset_command(exercise_id: str, path: Path | None, yes: bool, kit_path: Path | None) -> None:
     """Put back the original stub of exercise ID; your version is kept as a backup in .asynclings/backups/."""
-    spec = pick(open_kit(kit_path), exercise_id)
+    spec = pick(load_kit(kit_path), exercise_id)
     folder = exercise_folder(path)
     target = folder / spec.file
     if is_original_stub(folder, spec):
@@ -166,8 +165,6 @@ def put_back_stub(folder: Path, spec: ExerciseSpec) -> str:
         backup = Progress(folder).back_up(spec.id, target) if target.exists() else None
         target.unlink(missing_ok=True)
         target.write_bytes(stub)
-    except ProgressError as exc:
-        raise CannotGrade(str(exc)) from None
     except OSError as exc:
         raise CannotGrade(f"cannot write {target}: {exc.strerror}") from None
     saved = f" Your version is saved as {_shown(backup)}" if backup else ""
@@ -181,7 +178,7 @@ def put_back_stub(folder: Path, spec: ExerciseSpec) -> str:
 @kit_option
 def show_solution_command(exercise_id: str, path: Path | None, force: bool, kit_path: Path | None) -> None:
     """Show the reference solution of exercise ID once your version passes (--force: now, and recorded)."""
-    kit = open_kit(kit_path)
+    kit = load_kit(kit_path)
     spec = pick(kit, exercise_id)
     folder = exercise_folder(path)
     if not spec.solution.is_file():

@@ -93,8 +93,8 @@ def windows_vt_mode(stream: TextIO, kernel32: Any = None) -> bool:
         import ctypes
         import msvcrt
 
-        kernel32 = kernel32 or ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = ctypes.c_void_p(msvcrt.get_osfhandle(stream.fileno()))  # type: ignore[attr-defined]
+        kernel32 = kernel32 or ctypes.windll.kernel32  # type: ignore[attr-defined]  # Windows only; elsewhere the AttributeError means no virtual terminal
+        handle = ctypes.c_void_p(msvcrt.get_osfhandle(stream.fileno()))  # type: ignore[attr-defined]  # Windows only, as above
         mode = ctypes.c_uint32()
         if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
             return False
@@ -114,9 +114,10 @@ def safe_output(stream: TextIO | None = None) -> None:
     terminal keeps its encoding and shows what it cannot encode as "?".
     """
     stream = stream or sys.stdout
-    if speaks_utf8(stream) or not hasattr(stream, "reconfigure"):
+    reconfigure = getattr(stream, "reconfigure", None)
+    if speaks_utf8(stream) or reconfigure is None:
         return
     if is_terminal(stream):
-        stream.reconfigure(errors="replace")
+        reconfigure(errors="replace")
     else:
-        stream.reconfigure(encoding="utf-8", errors="replace")
+        reconfigure(encoding="utf-8", errors="replace")

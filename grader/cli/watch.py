@@ -29,7 +29,7 @@ import watchfiles
 from rich.text import Text
 from watchfiles.main import FileChange
 
-from grader.cli import CannotGrade, kit_option, main, open_kit
+from grader.cli import CannotGrade, kit_option, main
 from grader.cli.grading import exercise_folder
 from grader.cli.student import (
     ALREADY_STUB,
@@ -41,7 +41,7 @@ from grader.cli.student import (
     reveal_hints,
 )
 from grader.cli.terminal import ansi_terminal, text_look
-from grader.kit import ExerciseSpec, Kit, check_files, solution_folders
+from grader.kit import ExerciseSpec, Kit, check_files, load_kit, solution_folders
 from grader.leftovers import owned_folder
 from grader.model import CheckStatus, ExerciseResult, ExerciseStatus, Report
 from grader.progress import apply_progress, next_to_do, passed_count
@@ -55,15 +55,15 @@ from grader.render.text import (
     render_progress,
     to_string,
 )
-from grader.runner.kept_worker import KeptWorker
 from grader.runner.limits import Limits
-from grader.runner.sandbox import detect
+from grader.runner.parent.kept_worker import KeptWorker
+from grader.runner.parent.sandbox import detect
 
 try:
     import termios
     import tty
 except ImportError:  # Windows: no terminal modes; Ctrl-C quits
-    termios = None  # type: ignore[assignment]
+    termios = None  # type: ignore[assignment]  # no termios on Windows
 
 DEFAULT_DEBOUNCE = 0.05
 LONGEST_BURST_MS = 1600  # saves that never pause are graded after this long all the same
@@ -396,7 +396,7 @@ def being_edited(folder: Path, specs: list[ExerciseSpec]) -> ExerciseSpec:
 @kit_option
 def watch_command(path: Path | None, debounce: float, kit_path: Path | None) -> None:
     """Watch PATH (default: ./exercises): every save grades what you saved and shows the first thing to fix. Keys: h hint, l list, r re-run, x reset, n next, c check all, q quit."""
-    kit = open_kit(kit_path)
+    kit = load_kit(kit_path)
     folder = exercise_folder(path)
     files = {spec.file for spec in kit.exercises}
     inputs: queue.Queue[tuple[str, Any]] = queue.Queue()

@@ -30,7 +30,8 @@ FORMATS = tuple(RENDERERS)
 def renderer(fmt: str) -> Callable[..., str]:
     """The function that renders format ``fmt`` (importing its module on first use)."""
     module, name = RENDERERS[fmt].split(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    function: Callable[..., str] = getattr(importlib.import_module(module), name)
+    return function
 
 
 def preload(*formats: str) -> None:

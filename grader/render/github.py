@@ -12,8 +12,6 @@ fresh random token, so a forged ``::error::`` or ``::add-mask::`` in student out
 shown as text.
 """
 
-from __future__ import annotations
-
 import ast
 import os
 import re
@@ -21,7 +19,13 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report
+from grader.model import (
+    CheckResult,
+    CheckStatus,
+    ExerciseResult,
+    ExerciseStatus,
+    Report,
+)
 from grader.render.markdown import render_markdown
 from grader.render.text import render_text
 

@@ -16,7 +16,13 @@ import textwrap
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report
+from grader.model import (
+    CheckResult,
+    CheckStatus,
+    ExerciseResult,
+    ExerciseStatus,
+    Report,
+)
 from grader.render.text import check_lines, to_string
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'

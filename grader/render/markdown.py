@@ -12,7 +12,14 @@ import re
 import textwrap
 from collections.abc import Sequence
 
-from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report, Span
+from grader.model import (
+    CheckResult,
+    CheckStatus,
+    ExerciseResult,
+    ExerciseStatus,
+    Report,
+    Span,
+)
 from grader.render.text import OUTPUT_PREVIEW_LINES, timeline_lines, to_string
 
 SUMMARY_LIMIT = 1024 * 1024

@@ -16,7 +16,15 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 
-from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report, SourceRef, Span
+from grader.model import (
+    CheckResult,
+    CheckStatus,
+    ExerciseResult,
+    ExerciseStatus,
+    Report,
+    SourceRef,
+    Span,
+)
 from grader.progress import next_to_do, passed_count
 
 TIMELINE_WIDTH = 36
@@ -92,7 +100,8 @@ def hanging(line: Text, console: Console, width: int) -> list[Text]:
     """``line`` wrapped at word breaks; continuations start under its text, past any marker."""
     if line.no_wrap:
         return [line]
-    indent = HANGING_MARKER.match(line.plain).end()
+    marker = HANGING_MARKER.match(line.plain)  # every part of the pattern is optional: it always matches
+    indent = marker.end() if marker else 0
     first, rest = line[:indent], line[indent:]
     parts = rest.wrap(console, max(width - indent, MIN_WRAP_WIDTH))
     for part in parts:
@@ -212,7 +221,7 @@ def render_progress(
     score_width = max(len(_score(e)) for e in report.exercises)
     notes = {e.id: _notes(e, hints_available.get(e.id, 0)) for e in report.exercises}
     notes_width = max(len(n) for n in notes.values())
-    lines = []
+    lines: list[Text] = []
     for group, exercises in report.groups():
         if group:
             lines += [Text(), group_line(group, exercises)] if lines else [group_line(group, exercises)]

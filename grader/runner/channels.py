@@ -2,6 +2,8 @@
 
 A pipe's write end is named to the worker by a number: the descriptor itself on POSIX,
 the OS handle on Windows, where descriptors do not survive process creation.
+
+Runs in the parent (which makes the pipes) and in the worker (which opens its ends).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def pipe() -> tuple[int, int, int]:
     import msvcrt
 
     os.set_inheritable(write_fd, True)
-    return read_fd, write_fd, msvcrt.get_osfhandle(write_fd)
+    return read_fd, write_fd, msvcrt.get_osfhandle(write_fd)  # type: ignore[attr-defined]  # Windows only (WINDOWS, not sys.platform, so tests can fake it)
 
 
 def open_in_child(number: int) -> int:
@@ -31,14 +33,14 @@ def open_in_child(number: int) -> int:
         return number
     import msvcrt
 
-    return msvcrt.open_osfhandle(number, os.O_WRONLY)
+    return msvcrt.open_osfhandle(number, os.O_WRONLY)  # type: ignore[attr-defined,no-any-return]  # Windows only, as above
 
 
 def inherit(numbers: list[int]) -> dict[str, Any]:
     """``Popen`` arguments that pass exactly these pipe ends, and nothing else, to the worker."""
     if not WINDOWS:
         return {"pass_fds": numbers, "start_new_session": True}
-    return {"startupinfo": subprocess.STARTUPINFO(lpAttributeList={"handle_list": numbers}), "close_fds": True}
+    return {"startupinfo": subprocess.STARTUPINFO(lpAttributeList={"handle_list": numbers}), "close_fds": True}  # type: ignore[attr-defined]  # Windows only, as above
 
 
 def open_descriptors() -> set[int] | None:

@@ -3,6 +3,8 @@
 Every limit has a default, a ``grade`` option, and a verdict the student can read when it
 is hit. Where the platform lacks a mechanism (no ``resource`` module on Windows), the
 limit is skipped and the report's ``protections`` says so; it never fails silently.
+
+Made in the parent; set in the judge and, for each subject, by the subject template.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 try:
     import resource
 except ImportError:  # Windows
-    resource = None  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]  # no resource module on Windows: no limits to set
 
 MiB = 1 << 20
 
@@ -65,9 +67,8 @@ def apply_rlimits(limits: Limits, exercises: int = 1) -> list[str]:
             continue
         try:
             current_hard = resource.getrlimit(number)[1]
-            if current_hard != resource.RLIM_INFINITY:
-                soft, hard = min(soft, current_hard), min(hard, current_hard)
-            resource.setrlimit(number, (soft, hard))
+            unbounded = current_hard == resource.RLIM_INFINITY
+            resource.setrlimit(number, (soft, hard) if unbounded else (min(soft, current_hard), min(hard, current_hard)))
         except (ValueError, OSError):
             continue
         applied.append(name)

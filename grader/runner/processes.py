@@ -1,15 +1,27 @@
-"""Process hygiene for check runs: a scrubbed environment, and no process left behind."""
+"""Process hygiene for check runs, in one place: a scrubbed environment, and no process left behind.
+
+The parent ends a worker's whole session (:func:`kill_tree`); the worker, after each
+submission, ends every process the submission left (:func:`sweep`) and empties what it
+left in shared memory; both read the process table from ``/proc``.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 # Variables a check process may inherit. Everything else is dropped, so PYTHONPATH,
 # PYTHONSTARTUP, PYTEST_ADDOPTS, PYTEST_PLUGINS and friends never reach it.
+SWEEP_ROUNDS = 100  # 10 ms apart: processes still forking as they die need a few rounds
+SHARED_MEMORY = "/dev/shm"
+IPC_RMID = 0
 KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 # Fields of /proc/PID/stat after "pid (comm)": state, ppid, pgrp, session, ...
 PARENT_FIELD, SESSION_FIELD = 1, 3
@@ -95,3 +107,82 @@ def _stats() -> list[tuple[int, list[str]]]:
             continue
         found.append((int(entry.name), stat.rsplit(")", 1)[-1].split()))
     return found
+
+
+def reaped() -> Iterator[tuple[int, int]]:
+    """Each child that has ended (pid, wait status), reaped; never blocks."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, status
+
+
+def sweep(whole_namespace: bool) -> bool:
+    """Kill every process a submission left behind; whether none is left.
+
+    Each round stops, then kills, every descendant of the worker (as a child subreaper on
+    Linux, it inherits the orphans of its children, even of those that called ``setsid()``),
+    and with ``whole_namespace`` (bwrap: a pid namespace of the worker's own) every process
+    in it but its init and the worker: a chain that forks as it dies loses all its links
+    at once, not one a round.
+    """
+    for _ in range(SWEEP_ROUNDS):
+        for _ in reaped():  # ended already (the judge's template, say): not left over
+            pass
+        left = _leftovers(whole_namespace)
+        if not left:
+            if whole_namespace:
+                _empty_private_ipc()
+            return True
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in left:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+        time.sleep(0.01)
+    for _ in reaped():
+        pass
+    return not _leftovers(whole_namespace)
+
+
+def _empty_private_ipc() -> None:
+    """Remove what a submission left in the sandbox's own /dev/shm and System V IPC namespace."""
+    for entry in os.scandir(SHARED_MEMORY):
+        try:
+            shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
+        except OSError:
+            pass
+    libc = ctypes.CDLL(None, use_errno=True)
+    for ipc_id in _ipc_ids("shm"):
+        libc.shmctl(ipc_id, IPC_RMID, None)
+    for ipc_id in _ipc_ids("sem"):
+        libc.semctl(ipc_id, 0, IPC_RMID)
+    for ipc_id in _ipc_ids("msg"):
+        libc.msgctl(ipc_id, IPC_RMID, None)
+
+
+def _ipc_ids(kind: str) -> list[int]:
+    try:
+        rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    return [int(row.split()[1]) for row in rows if row.strip()]
+
+
+def _leftovers(whole_namespace: bool) -> set[int]:
+    me = os.getpid()
+    if whole_namespace:
+        return set(all_pids()) - {1, me}
+    return descendants(me)
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

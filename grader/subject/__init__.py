@@ -8,11 +8,11 @@ answers with evidence (return values, spans, which task ran what, blocking). Whe
 evidence passes is decided only in the judge.
 
 Everything in this package imports only the standard library and ``looptime``, so that
-the sandbox can show the subject this folder alone (see :mod:`grader.runner.subject_launch`).
+the sandbox can show the subject this folder alone (see :mod:`grader.runner.judge.subject_launch`).
 """
 
+from grader.subject import timeline, virtual_time
 from grader.subject.probes import Deadline, plain, probe, within
 from grader.subject.source import describe_raised, exercise_module, source_ref
-from grader.subject import timeline, virtual_time
 
 __all__ = ["Deadline", "describe_raised", "exercise_module", "plain", "probe", "source_ref", "timeline", "virtual_time", "within"]

@@ -43,16 +43,16 @@ def install() -> None:
     time.sleep = _sleep  # type: ignore[assignment]  # the probe replaces the function for the student's code
     original_run = asyncio.events.Handle._run
 
-    def _timed_run(handle: asyncio.events.Handle) -> None:
+    def _timed_run(self: asyncio.events.Handle) -> None:
         cpu, wall = _thread_time(), _wall()
         try:
-            original_run(handle)
+            original_run(self)
         finally:
             # Also when the judge's time limit ends a callback that never returns.
             cpu, wall = _thread_time() - cpu, _wall() - wall
             if cpu > BUSY_CPU_SECONDS or wall > BLOCKED_WALL_SECONDS:
                 kind = "busy" if cpu > BUSY_CPU_SECONDS else "blocked"
-                seal.note("blocked", {"kind": kind, "seconds": round(wall, 2), **_callback_source(handle)})
+                seal.note("blocked", {"kind": kind, "seconds": round(wall, 2), **_callback_source(self)})
 
     asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]  # every callback is timed
 
@@ -71,7 +71,7 @@ def _callback_source(handle: asyncio.events.Handle) -> dict[str, Any]:
     """The student's coroutine a task step was running, and its line: the deepest of theirs it awaits."""
     callback: Any = getattr(handle, "_callback", None)
     task = getattr(callback, "__self__", None)
-    coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+    coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None  # then whatever each coroutine awaits
     found: dict[str, Any] = {"source": None, "coroutine": None}
     while coro is not None and hasattr(coro, "cr_code"):
         frame = coro.cr_frame

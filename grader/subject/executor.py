@@ -20,7 +20,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 from grader.subject import (
@@ -40,18 +40,18 @@ PROBES_MODULE = "asynclings_probes"
 WATCHED = ("asyncio", "looptime", "grader", PROBES_MODULE)
 
 
-def run(exercise: Path, probe_file: str, probe_source: bytes, hide: list[Path]) -> int:
+def run(exercise: Path, probe_file: str, probe_code: CodeType, hide: list[Path]) -> int:
     """Arm the probes for ``exercise``, then answer the judge's requests until it stops asking.
 
-    The probe file comes as its source (named ``probe_file``), read by the template: no
-    probe file need lie where the student's code could change it.
+    The probe file comes compiled (named ``probe_file``) by the template, which read its
+    source from the judge: no probe file need lie where the student's code could change it.
     """
     source.set_exercise(exercise)
     output.install(exercise, Path(probe_file))
     virtual_time.install()
     blocking.install()
     timeline.install()
-    loaded = _load_probes(probe_file, probe_source)
+    loaded = _load_probes(probe_file, probe_code)
     watched = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in WATCHED]
     seal.install(probes.registry, [*watched, loaded], {serve.__code__, stuck.__code__}, REPLY_FD)
     writable = [exercise.parent, Path(os.environ.get("TMPDIR", exercise.parent))]
@@ -61,11 +61,11 @@ def run(exercise: Path, probe_file: str, probe_source: bytes, hide: list[Path]) 
     return 0
 
 
-def _load_probes(name: str, text: bytes) -> ModuleType:
+def _load_probes(name: str, code: CodeType) -> ModuleType:
     module = ModuleType(PROBES_MODULE)
     module.__file__ = name
     sys.modules[PROBES_MODULE] = module  # dataclasses and pickling look a class's module up here
-    exec(compile(text, name, "exec", dont_inherit=True), vars(module))  # noqa: S102 - the kit's probe file
+    exec(code, vars(module))  # noqa: S102  # the kit's probe file, compiled by the template
     return module
 
 

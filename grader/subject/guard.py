@@ -80,15 +80,19 @@ def arm(
                     refuse(WRITE_VIOLATION.format(path=_real(args[index])))
         elif event in GC_WALKS:
             refuse(INTROSPECTION_VIOLATION.format(what=f"objects ({event})"))
-        elif (event in FRAME_EVENTS or event == "object.__getattr__" and args[1:2] in FRAME_NAMES) and _asked_by(
+        elif (event in FRAME_EVENTS or (event == "object.__getattr__" and args[1:2] in FRAME_NAMES)) and _asked_by(
             in_exercise
         ):
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
         elif event == "object.__setattr__" and len(args) >= 2 and _graders(args[0]):
             refuse(CHANGE_VIOLATION.format(what=f"{getattr(args[0], '__qualname__', args[0])}.{args[1]}"))
-        elif event == "import" and args and isinstance(args[0], str):
-            if any(args[0] == m or args[0].startswith(m + ".") for m in FORBIDDEN_MODULES):
-                refuse(IMPORT_VIOLATION.format(module=args[0]), ImportError)
+        elif (
+            event == "import"
+            and args
+            and isinstance(args[0], str)
+            and any(args[0] == m or args[0].startswith(m + ".") for m in FORBIDDEN_MODULES)
+        ):
+            refuse(IMPORT_VIOLATION.format(module=args[0]), ImportError)
 
     sys.addaudithook(hook)
 

@@ -68,11 +68,11 @@ def student_line(tb: TracebackType | None) -> dict[str, Any] | None:
 
 def caller_in_exercise() -> dict[str, Any] | None:
     """The innermost line of the student's file on the current call stack, if any."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if in_exercise(frame.f_code):
             return source_ref(frame.f_lineno)
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return None
 
 

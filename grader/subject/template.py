@@ -25,6 +25,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from grader.subject import executor
@@ -48,12 +49,12 @@ def main(arguments: list[str]) -> int:
     by_token: dict[str, int] = {}
     try:
         while True:
-            ready = select.select([channel, *children], [], [])[0]
-            for fd in ready:
+            waiting_on: list[socket.socket | int] = [channel, *children]
+            for fd in select.select(waiting_on, [], [])[0]:
                 if fd is channel:
                     if not _take_request(channel, files_into, children, by_token):
                         return 0
-                else:
+                elif isinstance(fd, int):  # a child's pidfd
                     _report_end(fd, children)
     finally:
         for pid, _ in children.values():
@@ -82,7 +83,7 @@ def _take_request(
             _kill(pid)
         return True
     requests, replies, output, probe_file, *files = fds
-    probe_source = _read_all(probe_file)
+    probe_code = _compiled(str(request["probes"]), _read_all(probe_file))
     if files_into is not None:
         for name, fd in zip(request["files"], files):
             _write_afresh(files_into / Path(name).name, fd)
@@ -90,12 +91,23 @@ def _take_request(
         os.close(fd)
     pid = os.fork()
     if pid == 0:
-        _become_subject(request, probe_source, requests, replies, output, channel)
+        _become_subject(request, probe_code, requests, replies, output, channel)
     os.close(requests)
     os.close(output)
     children[os.pidfd_open(pid)] = (pid, replies)
     by_token[str(request["token"])] = pid
     return True
+
+
+_compiled_probes: dict[tuple[str, bytes], CodeType] = {}
+
+
+def _compiled(name: str, source: bytes) -> CodeType:
+    """The probe file compiled, once per template: each subject runs the code object it inherits."""
+    key = (name, source)
+    if key not in _compiled_probes:
+        _compiled_probes[key] = compile(source, name, "exec", dont_inherit=True)
+    return _compiled_probes[key]
 
 
 def _read_all(fd: int) -> bytes:
@@ -114,7 +126,7 @@ def _write_afresh(path: Path, source: int) -> None:
 
 
 def _become_subject(
-    request: dict[str, Any], probe_source: bytes, requests: int, replies: int, output: int, channel: socket.socket
+    request: dict[str, Any], probe_code: CodeType, requests: int, replies: int, output: int, channel: socket.socket
 ) -> None:
     """Body of a forked subject; never returns."""
     code = 70
@@ -132,7 +144,7 @@ def _become_subject(
         os.environ.clear()
         os.environ.update(request["env"])
         hide = [Path(path) for path in request["hide"]]
-        code = executor.run(Path(request["exercise"]), request["probes"], probe_source, hide)
+        code = executor.run(Path(request["exercise"]), request["probes"], probe_code, hide)
     finally:
         sys.stdout.flush()
         os._exit(code)
@@ -145,10 +157,9 @@ def _limit(rlimits: dict[str, list[int]]) -> None:
         if number is None:
             continue
         current = resource.getrlimit(number)[1]
-        if current != resource.RLIM_INFINITY:
-            soft, hard = min(soft, current), min(hard, current)
+        unbounded = current == resource.RLIM_INFINITY
         try:
-            resource.setrlimit(number, (soft, hard))
+            resource.setrlimit(number, (soft, hard) if unbounded else (min(soft, current), min(hard, current)))
         except (ValueError, OSError):
             continue
 
@@ -168,8 +179,8 @@ def _report_end(pidfd: int, children: dict[int, tuple[int, int]]) -> None:
 
 def _kill(pid: int) -> None:
     """End a subject and whatever it started in its session."""
-    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+    for kill in (os.killpg, os.kill):
         try:
-            target()
+            kill(pid, signal.SIGKILL)
         except OSError:
             pass

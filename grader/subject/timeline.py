@@ -101,7 +101,7 @@ def install() -> None:
         return suspended_at(caller)
 
     def clock() -> float:
-        moment = round(now() - state["origin"], 6)
+        moment: float = round(now() - state["origin"], 6)
         state["tampered"] = state["tampered"] or moment < state["last"]
         state["last"] = max(state["last"], moment)
         return moment

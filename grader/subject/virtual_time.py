@@ -15,12 +15,24 @@ import functools
 import importlib.util
 import sys
 import types
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from grader.subject import seal
 
+if TYPE_CHECKING:
+    from looptime._internal import loops
 
-def _looptime_core() -> types.ModuleType:
+
+@dataclasses.dataclass
+class Looptime:
+    """The two parts of looptime that a subject uses."""
+
+    LoopTimeEventLoop: type[loops.LoopTimeEventLoop]
+    patch_event_loop: Callable[..., loops.LoopTimeEventLoop]
+
+
+def _looptime_core() -> Looptime:
     """looptime's loop classes, without its package's ``__init__``, which imports all of pytest.
 
     The subject never runs pytest; importing it would cost four times the subject's start.
@@ -35,7 +47,7 @@ def _looptime_core() -> types.ModuleType:
             sys.modules[name] = package
     from looptime._internal import loops, patchers
 
-    return types.SimpleNamespace(LoopTimeEventLoop=loops.LoopTimeEventLoop, patch_event_loop=patchers.patch_event_loop)
+    return Looptime(LoopTimeEventLoop=loops.LoopTimeEventLoop, patch_event_loop=patchers.patch_event_loop)
 
 
 looptime = _looptime_core()
@@ -70,7 +82,7 @@ def install() -> None:
         looptime.patch_event_loop(self)
         seal.note("loop", LoopRecord(self))
 
-    asyncio.selector_events.BaseSelectorEventLoop.__init__ = init  # type: ignore[method-assign]
+    asyncio.selector_events.BaseSelectorEventLoop.__init__ = init  # type: ignore[method-assign]  # every loop made from now on runs on virtual time
 
 
 def created_loops() -> list[LoopRecord]:
@@ -86,8 +98,8 @@ def advance(loop: asyncio.AbstractEventLoop, seconds: float) -> None:
     """
     if isinstance(loop, looptime.LoopTimeEventLoop) and seconds > 0:
         # looptime keeps its clock in integer ticks in name-mangled attributes.
-        ticks_per_second = loop._LoopTimeEventLoop__resolution_reciprocal  # type: ignore[attr-defined]
-        loop._LoopTimeEventLoop__now += round(seconds * ticks_per_second)  # type: ignore[attr-defined]
+        ticks_per_second = loop._LoopTimeEventLoop__resolution_reciprocal  # type: ignore[attr-defined]  # looptime's private, name-mangled clock
+        loop._LoopTimeEventLoop__now += round(seconds * ticks_per_second)  # type: ignore[attr-defined]  # looptime's private, name-mangled clock
 
 
 def now() -> float:

@@ -10,7 +10,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from grader.checking import Failure, Mismatch, Subject, Timeline, check, expect, expect_no_blocking, require
+from grader.checking import (
+    Failure,
+    Mismatch,
+    Subject,
+    Timeline,
+    check,
+    expect,
+    expect_no_blocking,
+    require,
+)
 from grader.model import SourceRef
 
 NAMES = ["Ada", "Grace"]

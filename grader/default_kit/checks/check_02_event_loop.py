@@ -19,7 +19,16 @@ import math
 import secrets
 from typing import Any
 
-from grader.checking import Failure, Mismatch, Subject, Timeline, check, expect, require, student_failure
+from grader.checking import (
+    Failure,
+    Mismatch,
+    Subject,
+    Timeline,
+    check,
+    expect,
+    require,
+    student_failure,
+)
 from grader.model import SourceRef
 
 DELAY = 1.5

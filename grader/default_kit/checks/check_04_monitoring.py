@@ -19,7 +19,17 @@ import math
 import secrets
 from typing import Any, NamedTuple
 
-from grader.checking import Failure, Mismatch, Subject, Timeline, check, expect, expect_no_blocking, require, student_failure
+from grader.checking import (
+    Failure,
+    Mismatch,
+    Subject,
+    Timeline,
+    check,
+    expect,
+    expect_no_blocking,
+    require,
+    student_failure,
+)
 from grader.model import SourceRef
 
 JOBS = [("C", 2.0), ("A", 3.0), ("B", 1.0)]

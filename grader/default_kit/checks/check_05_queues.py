@@ -35,7 +35,7 @@ from grader.checking import (
 from grader.model import SourceRef, Span
 
 ITEMS = ["pear", "fig", "apple", "kiwi", "plum", "date", "lime"]
-EVEN = {item: 1.0 for item in ITEMS}  # 7 items of 1 s: 3 consumers need ceil(7/3) = 3 s
+EVEN = dict.fromkeys(ITEMS, 1.0)  # 7 items of 1 s: 3 consumers need ceil(7/3) = 3 s
 # With 3 consumers these finish fig, kiwi, plum, pear, date, apple, lime (neither the item order nor
 # sorted), the last at t=3.5 s: a sleep tuned on the demo's 3 s returns too early, a longer one too late.
 UNEVEN = {"pear": 2.0, "fig": 0.5, "apple": 3.0, "kiwi": 0.5, "plum": 0.5, "date": 1.0, "lime": 1.5}

@@ -22,7 +22,14 @@ from collections.abc import Callable, Coroutine, Iterator
 from types import ModuleType
 from typing import Any
 
-from grader.subject import describe_raised, plain, probe, source_ref, virtual_time, within
+from grader.subject import (
+    describe_raised,
+    plain,
+    probe,
+    source_ref,
+    virtual_time,
+    within,
+)
 from grader.subject.source import caller_in_exercise, in_exercise
 
 WALL_CLOCKS = ("time", "monotonic", "perf_counter", "time_ns", "monotonic_ns", "perf_counter_ns")
@@ -172,11 +179,11 @@ def recording(exercise: ModuleType, calls: Calls) -> Iterator[None]:
 
     for module, name, _, fake in homes:
         setattr(module, name, fake)
-    asyncio.runners.Runner.run = run  # type: ignore[method-assign,assignment]
+    asyncio.runners.Runner.run = run  # type: ignore[method-assign,assignment]  # watched while the student's code runs
     try:
         yield
     finally:
-        asyncio.runners.Runner.run = real_run  # type: ignore[method-assign]
+        asyncio.runners.Runner.run = real_run  # type: ignore[method-assign]  # put back
         for module, name, real, _ in homes:
             setattr(module, name, real)
 

@@ -6,7 +6,15 @@ import asyncio
 from types import ModuleType
 from typing import Any
 
-from grader.subject import Deadline, describe_raised, plain, probe, timeline, virtual_time, within
+from grader.subject import (
+    Deadline,
+    describe_raised,
+    plain,
+    probe,
+    timeline,
+    virtual_time,
+    within,
+)
 
 
 @probe

@@ -20,7 +20,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import ModuleType
 from typing import Any
 
-from grader.subject import Deadline, describe_raised, plain, probe, source, timeline, virtual_time, within
+from grader.subject import (
+    Deadline,
+    describe_raised,
+    plain,
+    probe,
+    source,
+    timeline,
+    virtual_time,
+    within,
+)
 
 # Turns of the event loop at one virtual instant: a right answer takes a handful, a loop
 # of `await asyncio.sleep(0)` takes this many in a fraction of a real second.
@@ -47,7 +56,7 @@ class LoopWatch:
         self.waiting: dict[str, Any] | None = None
         self.spin: dict[str, Any] | None = None
         self.run_once = self.loop._run_once  # type: ignore[attr-defined]  # asyncio's one turn of the loop
-        self.loop._run_once = self.turn  # type: ignore[attr-defined]
+        self.loop._run_once = self.turn  # type: ignore[attr-defined]  # each turn of the loop passes through turn()
 
     def turn(self) -> None:
         now = virtual_time.now()

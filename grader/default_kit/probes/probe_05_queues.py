@@ -18,7 +18,7 @@ import contextlib
 import inspect
 from collections.abc import Coroutine, Iterator
 from types import CodeType, ModuleType
-from typing import Any
+from typing import Any, cast
 
 from grader.subject import (
     Deadline,
@@ -186,9 +186,9 @@ class QueueWatch:
 
         def awaitable(name: str) -> Any:
             def call(queue: asyncio.Queue[Any], *args: Any) -> Coroutine[Any, Any, Any]:
-                coroutine = originals[name](queue, *args)
+                coroutine: Coroutine[Any, Any, Any] = originals[name](queue, *args)
                 watch.remember(coroutine, name)
-                return coroutine  # type: ignore[no-any-return]
+                return coroutine
 
             return call
 
@@ -272,11 +272,12 @@ def recording_tasks(created: list[asyncio.Task[Any]]) -> Iterator[None]:
     previous = loop.get_task_factory()
 
     def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        task = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
+        made = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
+        task = cast("asyncio.Task[Any]", made)  # a task factory makes a Task, typed as a Future
         created.append(task)
-        return task  # type: ignore[return-value]
+        return task
 
-    loop.set_task_factory(factory)  # type: ignore[arg-type]
+    loop.set_task_factory(factory)
     try:
         yield
     finally:

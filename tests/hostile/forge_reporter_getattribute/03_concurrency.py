@@ -1,6 +1,6 @@
 """Hostile: wrong answers, and every check reported passed by replacing CheckReporter.__getattribute__."""
 import sys
-_R = sys.modules["grader.runner.reporter"].CheckReporter
+_R = sys.modules["grader.runner.judge.reporter"].CheckReporter
 _orig = object.__getattribute__
 def _ga(self, name):
     if name == "outcome":

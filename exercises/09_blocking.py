@@ -1,0 +1,148 @@
+"""Exercise 09 — blocking code without freezing the loop: asyncio.to_thread and run_in_executor.
+
+The event loop runs on one thread and does one thing at a time. A *blocking* function
+(one that waits without `await`: time.sleep, reading a big file, hashlib over it,
+requests.get, a database driver with no async support) holds that thread until it
+returns: meanwhile no other task runs, no timer fires, and the whole program freezes.
+Calling it from a coroutine changes nothing: `async def` does not make its body run
+anywhere else.
+
+The way out is to run the blocking function in a *worker thread* and await its result:
+
+    result = await asyncio.to_thread(func, arg1, arg2)            # Python 3.9+
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(None, func, arg1, arg2)   # None: the loop's own thread pool
+    result = await loop.run_in_executor(pool, func, arg1, arg2)   # pool: a ThreadPoolExecutor of yours
+
+Each hands `func` and its arguments to a pool of threads and gives you something to
+await (to_thread a coroutine, run_in_executor a Future); while the thread works, the loop
+goes on running your other tasks. The classic mistake: `asyncio.to_thread(func(arg))`
+calls func right there, on the loop's thread, and hands its *result* to to_thread. Pass
+the function and its arguments separately. The other one: forgetting the `await`, which
+leaves you a coroutine or a Future instead of the result.
+
+Several blocking calls at once: start them all, then gather them, as with coroutines in
+exercise 03. To run at most N at a time, hold an `asyncio.Semaphore(N)` around each
+`await asyncio.to_thread(...)`, or use a `concurrent.futures.ThreadPoolExecutor(max_workers=N)`.
+
+What a thread cannot do: be cancelled. Cancelling the task that awaits to_thread stops
+the waiting, not the function, which runs on to its end in its thread. And threads let
+only blocking I/O and C code that releases the GIL (hashlib does, for more than 2 KiB)
+run truly in parallel: pure-Python computing still runs one thread at a time, except on
+the free-threaded build (experimental in 3.13, supported from 3.14) or with a process
+pool (or 3.14's `concurrent.futures.InterpreterPoolExecutor`).
+
+Python versions: to_thread exists from 3.9 on, and copies the caller's contextvars into
+the thread (run_in_executor does not). asyncio.run() waits for the default pool's threads
+when your main coroutine is done: for ever up to 3.11, at most 5 minutes (then a warning)
+from 3.12, which also adds `loop.shutdown_default_executor(timeout)`. The default pool has
+min(32, CPUs + 4) threads; from 3.13 it counts the CPUs this process may use. Nothing else
+in this exercise differs between 3.11 and 3.14.
+
+Docs: https://docs.python.org/3/library/asyncio-task.html#running-in-threads
+      https://docs.python.org/3/library/asyncio-eventloop.html#executing-code-in-thread-or-process-pools
+      https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code
+      https://docs.python.org/3/library/asyncio-sync.html#asyncio.Semaphore
+
+Your task: fill in the three functions marked TODO. Don't change their names or
+signatures. What is graded: the checks call each function with a blocking function of
+their own that notes which thread runs it and whether the event loop kept running
+meanwhile (a heartbeat on the loop must tick while it runs), and that returns values you
+cannot guess. Nothing is judged on how long it took: only on what ran where.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+async def run_blocking(func: Callable[..., T], *args: Any) -> T:
+    """Run the blocking call `func(*args)` in a worker thread and return its result.
+
+    func must run in a thread of a pool, never on the event loop's own thread, and the
+    loop must stay free while it runs: await the thread, don't wait for it with
+    `.result()` or `.join()`. Call func once, with exactly `args`, and return what it
+    returned (only once it has finished).
+    """
+    # TODO: return await asyncio.to_thread(...) with func and its arguments passed separately.
+    raise NotImplementedError("TODO: run func(*args) in a worker thread and await its result")
+
+
+async def run_with_heartbeat(func: Callable[[], T], beat: Callable[[], None], interval: float) -> T:
+    """Run `func()` in a worker thread while calling `beat()` on the event loop every `interval` seconds.
+
+    The heartbeat is an asyncio task of its own, started before you await the thread:
+    it waits `interval` seconds (`await asyncio.sleep(interval)`), calls `beat()`, and
+    again, for as long as func runs. Return func's result; if func raises, let its
+    exception through. Either way, stop the heartbeat as soon as func is done: no
+    `beat()` after run_with_heartbeat has returned or raised, and no task of yours
+    still pending then (cancel the heartbeat task and await it, in a `finally:` block).
+    """
+    # TODO: define `async def heartbeat()`: loop for ever: await asyncio.sleep(interval), then beat().
+    # TODO: start it with asyncio.create_task(...), then, in a try block, return await asyncio.to_thread(func).
+    # TODO: in the finally block: cancel the heartbeat task, then await it inside
+    #       `with contextlib.suppress(asyncio.CancelledError):` (its cancellation is expected).
+    raise NotImplementedError("TODO: beat on the loop while func runs in a thread")
+
+
+async def hash_files(paths: list[str], hasher: Callable[[str], str], limit: int) -> dict[str, str]:
+    """Hash every path with `hasher(path)` in worker threads, at most `limit` at a time.
+
+    Call `hasher(path)` once for every path, each in a worker thread. Up to `limit`
+    calls run at the same time (exactly `limit`, while enough files are left: not one
+    after another), never more. Return a dict that maps each path to the digest
+    `hasher(path)` returned.
+    """
+    # TODO: create ONE asyncio.Semaphore(limit) for all the files.
+    # TODO: write `async def hash_one(path)`: async with the semaphore, return await asyncio.to_thread(hasher, path).
+    # TODO: gather hash_one(path) for every path, then return dict(zip(paths, digests)).
+    raise NotImplementedError("TODO: hash the files in threads, limit at a time")
+
+
+def slow_sha256(path: str) -> str:
+    """A demo hasher: reads the whole file, hashes it, and takes half a second more, as a slow disk would."""
+    time.sleep(0.5)
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def slow_answer() -> int:
+    """A demo blocking job: 1.5 s of time.sleep, then 42."""
+    time.sleep(1.5)
+    return 42
+
+
+async def main() -> None:
+    started = time.perf_counter()
+
+    def beat() -> None:
+        print(f"  beat at {time.perf_counter() - started:.1f} s")
+
+    print("run_with_heartbeat: a 1.5 s blocking job in a thread, a beat every 0.4 s on the loop")
+    print(f"-> {await run_with_heartbeat(slow_answer, beat, 0.4)} (expect 3 beats, then 42)")
+
+    started = time.perf_counter()
+    print(f"run_blocking: pow(2, 100) in a thread -> {await run_blocking(pow, 2, 100)}")
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for number in range(6):
+            path = Path(folder) / f"file{number}.bin"
+            path.write_bytes(bytes([number]) * 1_000_000)
+            paths.append(str(path))
+        started = time.perf_counter()
+        digests = await hash_files(paths, slow_sha256, limit=3)
+        took = time.perf_counter() - started
+        for path, digest in digests.items():
+            print(f"  {Path(path).name}: {digest}")
+        print(f"hash_files: 6 files of 0.5 s each, 3 at a time, in {took:.1f} s (expect 1.0 s; one by one: 3.0 s)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,343 @@
+"""The worker's pytest side: collect the kit's checks once, then serve jobs by forking judges.
+
+Runs in the worker process (see :mod:`grader.runner.worker`, which starts it). Where there
+is fork, :class:`JobServer` serves one submission after another from the job socket: it
+forks a check process (the judge, :mod:`grader.runner.judge.check_process`) that checks the
+submission's exercises in turn, holds each exercise's wall-clock limit (:class:`JudgeWatch`),
+forks a fresh judge for the exercises left whenever one ends early, reports how every
+exercise ended on the submission's own news pipe, which no judge holds, and kills
+whatever the submission left running before it takes the next one
+(:func:`grader.runner.processes.sweep`).
+Without fork (Windows) :class:`OneExerciseRun` checks the one exercise of its job itself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import gc
+import importlib
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.runner import channels, processes
+from grader.runner.judge.check_process import CheckProcess, Checks
+from grader.runner.judge.subject_launch import Template
+from grader.runner.protocol import (
+    PROGRESS_BYTES,
+    ExerciseEnded,
+    ExerciseJob,
+    WorkerJob,
+    WorkerNews,
+    parse_progress,
+    receive_job,
+)
+
+POLL_SECONDS = 0.005
+WAKE_SECONDS = 0.05  # at least this often, a worker looks whether its check process has ended
+EXIT_GRACE_SECONDS = 1.0  # for a check process to exit once it has reported its last exercise
+PIPE_BYTES = 65536
+EXIT_NOT_CLEAN = 3
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PYTEST_INI = os.path.join(os.path.dirname(__file__), "pytest.ini")
+# pytest's own plugins that checks never need; each costs time to load,
+# and cacheprovider and junitxml would write files.
+UNUSED_PLUGINS = (
+    "cacheprovider", "terminal", "stepwise", "debugging", "unittest", "legacypath", "pastebin",
+    "junitxml", "doctest", "setuponly", "setupplan", "unraisableexception", "threadexception",
+    "warnings", "logging", "faulthandler", "subtests",
+)  # fmt: skip
+
+
+def run_pytest(check_files: list[str], plugin: object) -> None:
+    """Collect ``check_files`` and hand the session to ``plugin``, which serves the jobs."""
+    warm_imports()
+    pytest.main(pytest_args(check_files, os.getcwd()), plugins=[plugin])
+
+
+def warm_imports() -> None:
+    """Import what every check process needs, so each fork starts with it loaded.
+
+    MUST happen before the first fork, and no thread may be started in this process.
+    """
+    import _pytest.config
+    import pytest_asyncio.plugin  # noqa: F401 - imported for every fork to inherit
+    import pytest_timeout  # noqa: F401 - imported for every fork to inherit
+
+    import grader.checking.fixtures  # noqa: F401 - imported for every fork to inherit
+
+    for name in _pytest.config.default_plugins:
+        importlib.import_module(f"_pytest.{name}")
+
+
+def pytest_args(check_files: list[str], rootdir: str) -> list[str]:
+    """The command line for pytest: the grader's own ini, no conftest, no cache, no autoload."""
+    # Without SIGALRM (Windows) pytest-timeout can only use its watchdog thread.
+    timeout_method = ["-o", "timeout_method=thread"] if not hasattr(signal, "SIGALRM") else []
+    return [*timeout_method,
+        *check_files,
+        "-c", PYTEST_INI,
+        "--rootdir", rootdir,
+        "--noconftest",
+        *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
+        "-p", "pytest_asyncio.plugin",
+        "-p", "pytest_timeout",
+        "-p", "grader.checking.fixtures",
+        "--capture=no",
+    ]  # fmt: skip
+
+
+class CollectedChecks:
+    """The checks pytest collected, by file, and why any check file failed to import."""
+
+    def __init__(self) -> None:
+        self.checks: dict[str, Checks] = {}
+        self.broken: dict[str, str] = {}
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # The reporter never shows pytest's tracebacks, so pytest only keeps the exception's
+        # text: formatting a traceback costs a tenth of a check process, and re-parsing
+        # source while a student's abandoned task logs from a finaliser crashes CPython
+        # 3.11.7 ("AST constructor recursion depth mismatch").
+        config.option.tbstyle = "value"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, Any, Any]:
+        report = yield
+        if report.failed and isinstance(collector, pytest.Module):
+            self.broken[_key(collector.path)] = str(report.longrepr)
+        return report
+
+    def index(self, session: pytest.Session) -> None:
+        """Sort the collected checks by file."""
+        by_file: dict[str, list[pytest.Item]] = {}
+        for item in session.items:
+            by_file.setdefault(_key(item.path), []).append(item)
+        self.checks = {key: Checks(items) for key, items in by_file.items()}
+        self.none = Checks([])
+
+    def checks_for(self, exercise: ExerciseJob) -> Checks | str:
+        """The exercise's checks, or why its check file failed to import."""
+        key = _key(exercise.checks_file)
+        if key in self.broken:
+            return self.broken[key]
+        return self.checks.get(key, self.none)
+
+
+class JobServer(CollectedChecks):
+    """Serve jobs from the socket until the parent closes it, forking check processes for each."""
+
+    def __init__(self, channel: socket.socket, left_root: bool, whole_namespace: bool, template: Template) -> None:
+        super().__init__()
+        self.channel = channel
+        self.left_root = left_root
+        self.whole_namespace = whole_namespace
+        self.template = template  # warm, for the next job's first judge
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        self.index(session)
+        # Objects that exist now are never collected in a child, so its collector
+        # does not touch (and copy) the pages the worker shares with it.
+        gc.collect()
+        gc.freeze()
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        # Not dumpable: no check process may attach to it or open its memory, so none
+        # can change how the next submission is checked.
+        _prctl(PR_SET_DUMPABLE, 0)
+        home = os.getcwd()
+        while (job := receive_job(self.channel)) is not None:
+            os.write(job.news_fd, WorkerNews(self.left_root).line())
+            os.chdir(job.workdir)
+            self.check(job, session)
+            clean = processes.sweep(self.whole_namespace)
+            os.close(job.news_fd)  # the parent reads this job's end here
+            if not clean:
+                os._exit(EXIT_NOT_CLEAN)  # the parent replaces a worker it cannot trust
+            os.chdir(home)
+            # After the sweep, which ends every process the last job left: the next job's warm template.
+            self.template = Template(self.template.sandbox)
+            self.template.spawn(Path(home))
+        return True
+
+    def check(self, job: WorkerJob, session: pytest.Session) -> None:
+        """Fork check processes until every exercise of the job has ended, one way or another."""
+        left = PendingExercises(job)
+        template = self.template
+        while left.pending:
+            progress_r, progress_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                self._child(left.pending, job, session, progress_w, template)
+            os.close(progress_w)
+            template.release()  # the judge holds it now; a judge forked after it starts its own
+            template = Template(template.sandbox)
+            JudgeWatch(pid, progress_r, left).follow()
+            os.close(progress_r)
+            if left.pending:
+                processes.sweep(self.whole_namespace)  # the next check process must not meet what this one left
+
+    def _child(
+        self, exercises: list[ExerciseJob], job: WorkerJob, session: pytest.Session, progress_fd: int, template: Template
+    ) -> None:
+        """Body of a forked check process; never returns."""
+        code = 70
+        try:
+            os.setpgid(0, 0)
+            _prctl(PR_SET_DUMPABLE, 1)  # its own /proc entries stay its own
+            # What its children leave comes back to it, where it can see it (not inherited from the worker).
+            _prctl(PR_SET_CHILD_SUBREAPER, 1)
+            # Only its exercises' pipes and its progress pipe: not the job socket (the next
+            # student's job), not the news.
+            _close_all_but({progress_fd, *template.descriptors(), *(fd for e in exercises for fd in (e.result_fd, e.output_fd))})
+            process = CheckProcess(job, exercises, session, template)
+            code = process.check_in_turn([(e, self.checks_for(e)) for e in exercises], progress_fd)
+        finally:
+            os._exit(code)
+
+
+class PendingExercises:
+    """A job's exercises not yet ended; the worker's copies of their pipes, closed as each ends."""
+
+    def __init__(self, job: WorkerJob) -> None:
+        self.job = job
+        self.pending = list(job.exercises)
+
+    def end_first(self, how: ExerciseEnded) -> None:
+        """The first pending exercise ended ``how``: say so on the news pipe, and let go of its pipes."""
+        exercise = self.pending.pop(0)
+        channels.close_quietly(exercise.result_fd, exercise.output_fd)
+        os.write(self.job.news_fd, dataclasses.replace(how, exercise=exercise.exercise_id).line())
+
+
+class OneExerciseRun(CollectedChecks):
+    """Without fork: check the one exercise of the job in this process, and say how it ended."""
+
+    def __init__(self, job: WorkerJob, template: Template) -> None:
+        super().__init__()
+        self.job = job
+        self.template = template
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        self.index(session)
+        (exercise,) = self.job.exercises
+        news = os.dup(self.job.news_fd)
+        process = CheckProcess(self.job, [exercise], session, self.template)
+        code = process.check(exercise, self.checks_for(exercise))
+        process.close()
+        os.write(news, ExerciseEnded(exercise.exercise_id, "exit", exit_code=code).line())
+        # MUST NOT wait for threads the student left running: only the parent's kill would end them.
+        os._exit(0)
+
+
+def _key(path: object) -> str:
+    return os.path.realpath(str(path))
+
+
+class JudgeWatch:
+    """One check process as its worker follows it: its reports, the current exercise's limit, its end.
+
+    Each exercise has its own time limit, from the end of the one before (or the fork). A
+    process that ends mid-exercise ends that exercise the same way, and the rest go to a
+    fresh one.
+    """
+
+    def __init__(self, pid: int, progress_fd: int, left: PendingExercises) -> None:
+        self.pid = pid
+        self.progress_fd = progress_fd
+        self.left = left
+        self.unread = b""
+        self.silent = False  # every writer of the progress pipe has closed it
+        self.deadline = time.monotonic() + left.pending[0].timeout
+        os.set_blocking(progress_fd, False)
+
+    def follow(self) -> None:
+        """Until the process has ended or was killed, and every exercise it took is accounted for."""
+        while True:
+            status = _status(self.pid)  # before reading: once it has ended, all it wrote is there to read
+            self.take_reports()
+            if status is not None:
+                if self.left.pending:
+                    self.left.end_first(_describe_status(status))
+                break
+            if time.monotonic() > self.deadline:
+                self.stop_overdue()
+                break
+            # Wake on the next report, or on the pipe's end (the process's exit, usually).
+            waiting = min(max(self.deadline - time.monotonic(), 0), WAKE_SECONDS)
+            select.select([] if self.silent else [self.progress_fd], [], [], POLL_SECONDS if self.silent else waiting)
+        processes.kill_group(self.pid)  # what it left in its group
+
+    def stop_overdue(self) -> None:
+        """Kill the process: the current exercise ran out of time, unless its report came meanwhile.
+
+        Then the next exercise never ran, and stays for a fresh process.
+        """
+        overdue = self.left.pending[0] if self.left.pending else None
+        processes.kill_group(self.pid)
+        os.kill(self.pid, signal.SIGKILL)  # also if it left its group (not reaped yet: still its pid)
+        os.waitpid(self.pid, 0)
+        self.take_reports()
+        if overdue is not None and self.left.pending and self.left.pending[0] is overdue:
+            self.left.end_first(ExerciseEnded("", "timeout", limit=overdue.timeout))
+
+    def take_reports(self) -> None:
+        """End each exercise whose report has arrived, in order; ignore any other line.
+
+        A report is ``b"<exercise id> <exit code> on"``: the process goes on to the next exercise.
+        """
+        try:
+            # One read, at most a pipe's worth: a process that floods the pipe cannot keep
+            # its worker reading instead of watching the clock.
+            chunk = os.read(self.progress_fd, PIPE_BYTES)
+        except BlockingIOError:
+            chunk = b""
+        else:
+            self.silent = self.silent or not chunk
+        *lines, unread = (self.unread + chunk).split(b"\n")
+        self.unread = unread[-PROGRESS_BYTES:]
+        for line in lines:
+            checked = parse_progress(line, self.left.pending[0].exercise_id if self.left.pending else None)
+            if checked is not None:
+                self.left.end_first(ExerciseEnded("", "exit", exit_code=checked.exit_code))
+                more = self.left.pending[0].timeout if self.left.pending else EXIT_GRACE_SECONDS
+                self.deadline = time.monotonic() + more
+
+
+def _status(pid: int) -> int | None:
+    """The wait status of ``pid`` if it has ended (reaped), else ``None``."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return 0
+    return status if done else None
+
+
+def _describe_status(status: int) -> ExerciseEnded:
+    """How a check process ended, for the exercise it was on (named when announced)."""
+    if os.WIFSIGNALED(status):
+        return ExerciseEnded("", "signal", signal=os.WTERMSIG(status))
+    return ExerciseEnded("", "exit", exit_code=os.WEXITSTATUS(status))
+
+
+def _prctl(option: int, value: int) -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _close_all_but(keep: set[int]) -> None:
+    """Close every descriptor above stderr except ``keep``."""
+    opened = channels.open_descriptors() or set(range(3, 1024))
+    channels.close_quietly(*(fd for fd in opened if fd > 2 and fd not in keep))
+
