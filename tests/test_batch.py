@@ -22,10 +22,10 @@ import pytest
 from click.testing import CliRunner
 
 from grader.batch.archives import ArchiveLimits, ArchiveProblem, Budget, TooLarge, extract, safe_name
+from grader.batch.export_names import EntryName, parse_entry_name
 from grader.batch.finder import Student, locate
 from grader.batch.flags import Reference, code_signature
 from grader.batch.matching import match_exercise
-from grader.batch.names import EntryName, parse_entry_name
 from grader.batch.record import stable_report
 from grader.cli import main
 from grader.kit import Kit

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.batch import runner as batch_runner
+from grader.batch import class_grading as batch_runner
 from grader.cli import main
 from grader.runner import processes
 from grader.runner.parent.cgroup import ROOTS

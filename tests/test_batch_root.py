@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.batch import runner as batch_runner
+from grader.batch import class_grading as batch_runner
 from grader.batch import trust
 from grader.cli import main
 from grader.runner.parent.sandbox import Platform

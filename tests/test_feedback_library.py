@@ -33,8 +33,8 @@ from grader.model import (
     ExerciseStatus,
     Report,
 )
-from grader.progress import Progress, next_hint
 from grader.render.text import render_text
+from grader.student_progress import Progress, next_hint
 from grader.submission import syntax_problem
 from grader.verdict import as_student_sees
 

@@ -21,8 +21,8 @@ from grader.cli import main
 from grader.cli.terminal import text_look, use_color
 from grader.kit import Kit
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, Report, SourceRef, Span
-from grader.progress import STATE_DIR, STATE_FILE, Progress
 from grader.render.text import render_text
+from grader.student_progress import STATE_DIR, STATE_FILE, Progress
 
 from .conftest import GOLDEN, expected_score
 

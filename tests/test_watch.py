@@ -20,7 +20,7 @@ from rich.text import Text
 from grader.cli.watch import diagnosis
 from grader.kit import Kit, load_kit
 from grader.model import CheckResult, CheckStatus, ExerciseResult, ExerciseStatus, SourceRef
-from grader.progress import Progress
+from grader.student_progress import Progress
 from grader.verdict import EARLY_EXIT_REASON, NOT_COUNTED, TIMEOUT_REASON
 
 from .conftest import GOLDEN, ROOT, expected_score

@@ -20,8 +20,8 @@ from grader.batch.archives import (
     is_archive,
     unsupported_archive,
 )
+from grader.batch.export_names import parse_entry_name
 from grader.batch.matching import junk
-from grader.batch.names import parse_entry_name
 from grader.errors import GraderError
 
 CLASS_LIMITS = ArchiveLimits(student_bytes=4 << 30, student_members=200_000, total_bytes=4 << 30)

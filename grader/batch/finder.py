@@ -2,7 +2,7 @@
 
 Every entry of the submissions folder belongs to one student: a folder, an archive (one
 the grader cannot open too: it is reported, not dropped), or a loose file whose name
-carries the platform's prefix (see :mod:`grader.batch.names`). Inside, the exercise
+carries the platform's prefix (see :mod:`grader.batch.export_names`). Inside, the exercise
 files are looked for at any depth, in archives within archives; which file is which
 exercise, and which of several versions is graded, is decided by
 :mod:`grader.batch.matching`, the same rules ``grade PATH`` follows.
@@ -29,6 +29,7 @@ from grader.batch.archives import (
     is_archive,
     unsupported_archive,
 )
+from grader.batch.export_names import EntryName, duplicate_number, parse_entry_name
 from grader.batch.flags import Reference, code_signature
 from grader.batch.matching import (
     Candidate,
@@ -40,7 +41,6 @@ from grader.batch.matching import (
     match_exercise,
     walk,
 )
-from grader.batch.names import EntryName, duplicate_number, parse_entry_name
 from grader.batch.roster import Roster
 from grader.kit import ExerciseSpec
 from grader.submission import MAX_FILE_BYTES

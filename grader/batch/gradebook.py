@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from grader.batch.class_report import ClassStats, render_class_report
-from grader.batch.feedback import render_feedback
+from grader.batch.feedback_files import render_feedback
 from grader.batch.flags import shared_groups
 from grader.batch.late import Lateness, lateness, penalty
 from grader.batch.lms import Line, PlatformFiles

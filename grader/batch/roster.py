@@ -14,7 +14,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from grader.batch.names import tokens
+from grader.batch.export_names import tokens
 from grader.errors import GraderError
 
 ID_COLUMNS = ("id", "student", "student_id", "username", "login")

@@ -16,6 +16,7 @@ import pytest
 
 from grader.checking.blocking import expect_no_blocking
 from grader.checking.feedback import Failure, Mismatch, NotStarted, expect
+from grader.checking.job_timeline import Timeline
 from grader.checking.names import missing
 from grader.checking.subject import (
     NotFinished,
@@ -24,7 +25,6 @@ from grader.checking.subject import (
     Subject,
     student_failure,
 )
-from grader.checking.timeline import Timeline
 from grader.model import SourceRef
 
 __all__ = [

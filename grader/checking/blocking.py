@@ -1,7 +1,7 @@
 """The blocking probe's records, as the judge words them for the student.
 
 The subject records every stretch in which the event loop's thread did not return to
-the loop (:mod:`grader.subject.blocking`): a ``time.sleep``, a busy loop, a blocking
+the loop (:mod:`grader.subject.blocking_probe`): a ``time.sleep``, a busy loop, a blocking
 call. On virtual time none of these costs loop time, so a timing check fails on any
 record, and the message names the coroutine and the line.
 """

@@ -45,11 +45,11 @@ COMMAND_MODULES = {
     "watch": "grader.cli.watch",
     "batch": "grader.cli.batch",
     "merge": "grader.cli.batch",
-    "gradescope-bundle": "grader.cli.gradescope",
+    "gradescope-bundle": "grader.cli.bundle",
     "kit": "grader.cli.kit_commands",
     "new": "grader.cli.kit_commands",
-    "init": "grader.cli.course",
-    "assign": "grader.cli.course",
+    "init": "grader.cli.course_commands",
+    "assign": "grader.cli.course_commands",
 }
 
 

@@ -18,16 +18,16 @@ from types import FrameType
 import click
 
 from grader.batch.archives import ArchiveLimits
+from grader.batch.class_grading import BatchOptions, BatchSummary, run_batch
 from grader.batch.late import check_policy, parse_due
 from grader.batch.lms import PLATFORMS
 from grader.batch.merge import merge_outputs
 from grader.batch.overrides import load_overrides
-from grader.batch.progress import make_progress
+from grader.batch.progress_bar import make_progress
 from grader.batch.roster import load_roster
-from grader.batch.runner import BatchOptions, BatchSummary, run_batch
 from grader.batch.shard import parse_shard
 from grader.cli import CannotGrade, kit_option, main
-from grader.cli.limits import limit_arguments, limit_options
+from grader.cli.limit_options import limit_arguments, limit_options
 from grader.kit import load_kit
 from grader.runner.limits import Limits, MiB
 from grader.runner.parent.sandbox import detect, resolve

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main
-from grader.cli.grading import exercise_folder, grade_for_student
-from grader.cli.limits import limit_options
+from grader.cli.limit_options import limit_options
+from grader.cli.student_grading import exercise_folder, grade_for_student
 from grader.cli.terminal import text_look
 from grader.kit import Kit, load_kit
 from grader.model import Report

@@ -12,7 +12,7 @@ import click
 from grader.authoring.conventions import shown
 from grader.authoring.kit_check import KitVerdict, check_kit
 from grader.authoring.scaffold import scaffold
-from grader.batch.progress import BarProgress, BatchProgress
+from grader.batch.progress_bar import BarProgress, BatchProgress
 from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main
 from grader.cli.terminal import is_terminal
 from grader.kit import DEFAULT_KIT, ExerciseSpec, Kit, load_kit

@@ -1,7 +1,7 @@
 """The student's loop around grading: ``grade list``, ``hint``, ``reset`` and ``show-solution``.
 
 What the student asks for (hints revealed, solutions shown, backups kept) is recorded in
-``.asynclings/`` next to the exercises folder (see :mod:`grader.progress`) and copied into
+``.asynclings/`` next to the exercises folder (see :mod:`grader.student_progress`) and copied into
 the JSON report, where a teacher can read it. Nothing is ever deducted for it.
 """
 
@@ -15,18 +15,18 @@ from typing import Any
 import click
 
 from grader.cli import EXIT_SHORT, CannotGrade, kit_option, main
-from grader.cli.grading import exercise_folder, grade_for_student
+from grader.cli.student_grading import exercise_folder, grade_for_student
 from grader.cli.terminal import text_look, use_color
 from grader.kit import ExerciseSpec, Kit, load_kit
 from grader.model import ExerciseResult, ExerciseStatus, Report
-from grader.progress import (
+from grader.render.text import render_hints, render_progress, render_solution
+from grader.runner.parent.kept_worker import KeptWorker
+from grader.student_progress import (
     BACKUP_DIR,
     ExerciseProgress,
     Progress,
     next_hint,
 )
-from grader.render.text import render_hints, render_progress, render_solution
-from grader.runner.parent.kept_worker import KeptWorker
 
 NOT_PASSED_YET = (
     "{id} has not passed yet ({status}, {score:g}/{max_score:g}): its solution opens once it does.\n"

@@ -30,7 +30,6 @@ from rich.text import Text
 from watchfiles.main import FileChange
 
 from grader.cli import CannotGrade, kit_option, main
-from grader.cli.grading import exercise_folder
 from grader.cli.student import (
     ALREADY_STUB,
     folder_argument,
@@ -40,11 +39,11 @@ from grader.cli.student import (
     reset_question,
     reveal_hints,
 )
+from grader.cli.student_grading import exercise_folder
 from grader.cli.terminal import ansi_terminal, text_look
 from grader.kit import ExerciseSpec, Kit, check_files, load_kit, solution_folders
 from grader.leftovers import owned_folder
 from grader.model import CheckStatus, ExerciseResult, ExerciseStatus, Report
-from grader.progress import apply_progress, next_to_do, passed_count
 from grader.render.text import (
     ALL_PASSED,
     STATUS_STYLE,
@@ -58,6 +57,7 @@ from grader.render.text import (
 from grader.runner.limits import Limits
 from grader.runner.parent.kept_worker import KeptWorker
 from grader.runner.parent.sandbox import detect
+from grader.student_progress import apply_progress, next_to_do, passed_count
 
 try:
     import termios

@@ -25,7 +25,7 @@ from grader.model import (
     SourceRef,
     Span,
 )
-from grader.progress import next_to_do, passed_count
+from grader.student_progress import next_to_do, passed_count
 
 TIMELINE_WIDTH = 36
 PROGRESS_WIDTH = 20

@@ -24,7 +24,7 @@ from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 from grader.subject import (
-    blocking,
+    blocking_probe,
     guard,
     output,
     probes,
@@ -49,7 +49,7 @@ def run(exercise: Path, probe_file: str, probe_code: CodeType, hide: list[Path])
     source.set_exercise(exercise)
     output.install(exercise, Path(probe_file))
     virtual_time.install()
-    blocking.install()
+    blocking_probe.install()
     timeline.install()
     loaded = _load_probes(probe_file, probe_code)
     watched = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in WATCHED]

@@ -28,7 +28,7 @@ from grader.checking import (
     require_all,
     student_failure,
 )
-from grader.checking.timeline import NEVER_AWAITED_HELP
+from grader.checking.job_timeline import NEVER_AWAITED_HELP
 from grader.model import SourceRef, Span
 
 FUNCTIONS = {

@@ -28,7 +28,7 @@ from grader.batch.finder import Located, Student, discover, locate, materialise
 from grader.batch.flags import Reference, file_flags, report_flags
 from grader.batch.gradebook import build_gradebook
 from grader.batch.overrides import Override
-from grader.batch.progress import BatchProgress
+from grader.batch.progress_bar import BatchProgress
 from grader.batch.record import StudentRecord, slug, stable_report
 from grader.batch.roster import Roster
 from grader.batch.shard import Shard

@@ -9,9 +9,9 @@ from grader.cli import CannotGrade
 from grader.grading import grade_folder
 from grader.kit import ExerciseSpec, Kit, KitError
 from grader.model import Report
-from grader.progress import apply_progress
 from grader.runner.limits import Limits
 from grader.runner.parent.kept_worker import KeptWorker
+from grader.student_progress import apply_progress
 from grader.submission import SubmissionError, check_folder, require_exercise_files
 
 EXERCISES = "exercises"
