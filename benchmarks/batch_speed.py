@@ -1,12 +1,12 @@
 """How fast does `grade batch` grade a class, and where does the time go?
 
-Generates N five-exercise submissions (each exercise: the reference solution or one of
+Generates N submissions of every exercise (each exercise: the reference solution or one of
 the golden wrong submissions, every file made unique so no two students share a
 grading), then measures in one run, on the same machine:
   * `python -c pass`                                     (starting Python)
   * the imports a grading worker makes before it forks    (pytest, plugins, the checks' helpers)
   * a bare `python -m pytest` of one trivial async test   (starting pytest)
-  * `grade_folder` on one submission, alone               (one student, five exercises, and one)
+  * `grade_folder` on one submission, alone               (one student, every exercise, and one)
   * `grade batch` over as many folders with nothing to run (the batch's own overhead)
   * `grade batch` over the whole class with -j JOBS       (submissions/second)
 and prints the per-submission cost against the first three, and the peak memory (RSS)
@@ -57,6 +57,7 @@ grade_folder(Path(sys.argv[1]), kit, chosen, Limits(sandbox=sys.argv[2]))
 print(time.perf_counter() - started)
 """
 SAMPLE_SECONDS = 0.05
+EXERCISES = len(list((ROOT / "solutions").glob("*.py")))
 
 
 def make_empty_class(root: Path, students: int) -> None:
@@ -67,7 +68,7 @@ def make_empty_class(root: Path, students: int) -> None:
 
 
 def make_class(root: Path, students: int) -> None:
-    """``students`` folders of five exercise files, each file unique to its student."""
+    """``students`` folders of one file per exercise, each file unique to its student."""
     choices = {}
     for solution in sorted((ROOT / "solutions").glob("*.py")):
         golden = sorted((ROOT / "tests" / "golden" / solution.stem).glob(f"*/{solution.name}"))
@@ -159,11 +160,11 @@ def main() -> None:
         graded = len(list((folder / "out" / "reports").glob("*.json")))
         cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     per_submission = wall * args.jobs / args.students
-    print(f"{args.students} submissions x 5 exercises, -j {args.jobs}, sandbox {args.sandbox}, medians of {args.runs} runs, cpu_count {os.cpu_count()}")
+    print(f"{args.students} submissions x {EXERCISES} exercises, -j {args.jobs}, sandbox {args.sandbox}, medians of {args.runs} runs, cpu_count {os.cpu_count()}")
     print(f"  python -c pass                       {bare_python:7.3f} s")
     print(f"  a worker's imports (fresh python)    {imports:7.3f} s")
     print(f"  bare pytest, 1 async test            {bare_pytest:7.3f} s")
-    per_exercise = (one - single) / 4
+    per_exercise = (one - single) / (EXERCISES - 1)
     print(f"  grade_folder, 1 submission alone     {one:7.3f} s  (1 exercise: {single:.3f} s; so {single - per_exercise:.3f} s fixed + {per_exercise:.3f} s per exercise)")
     print(f"  grade batch, {args.students} with nothing to run   {machinery:7.2f} s  (the batch's own work: find, copy, hash, records, gradebook)")
     print(f"  grade batch, {graded} submissions       {wall:7.2f} s  = {args.students / wall:.2f} submissions/s  (target: 200 in < 20 s)")

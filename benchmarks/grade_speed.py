@@ -17,6 +17,8 @@ from pathlib import Path
 
 from yardsticks import bare_pytest_seconds, median_seconds, python_seconds
 
+from grader.kit import load_kit
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,7 +33,8 @@ def main() -> None:
     print(f"median of {runs} runs each")
     print(f"  python -c pass               {python:6.3f} s")
     print(f"  bare pytest, 1 async test    {pytest_run:6.3f} s")
-    print(f"  grade solutions (5 exercises){graded:6.3f} s")
+    exercises = len(load_kit().exercises)
+    print(f"  grade solutions ({exercises} exercises){graded:6.3f} s")
     print(f"  ratio grade / bare pytest    {graded / pytest_run:6.2f}x  (target: <= 1.5x)")
 
 
