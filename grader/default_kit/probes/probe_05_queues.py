@@ -18,7 +18,7 @@ import contextlib
 import inspect
 from collections.abc import Coroutine, Iterator
 from types import CodeType, ModuleType
-from typing import Any, cast
+from typing import Any
 
 from grader.subject import (
     Deadline,
@@ -26,6 +26,7 @@ from grader.subject import (
     plain,
     probe,
     source,
+    tasks,
     timeline,
     virtual_time,
     within,
@@ -83,7 +84,7 @@ async def process_all(
     timeline.begin(values)
     task = asyncio.create_task(call())  # created before recording starts: only the student's tasks are recorded
     raised: BaseException | None = None
-    with recording_tasks(created), watch.watching():
+    with tasks.recording_tasks(created.append), watch.watching():
         try:
             # shield: on a deadlock, keep the student's tasks where they hang, to say where.
             evidence["result"] = plain(await within(asyncio.shield(task), deadline, "process_all()"))
@@ -263,25 +264,6 @@ def where_stuck(task: asyncio.Task[Any], created: list[asyncio.Task[Any]]) -> di
         return {"waiting_in": "put", "parked": 0}
     parked = sum(1 for t in created if not t.done() and QUEUE_GET in awaiting(t))
     return {"waiting_in": "get" if parked else None, "parked": parked}
-
-
-@contextlib.contextmanager
-def recording_tasks(created: list[asyncio.Task[Any]]) -> Iterator[None]:
-    """Remember every task created on the running loop inside the block."""
-    loop = asyncio.get_running_loop()
-    previous = loop.get_task_factory()
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        made = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
-        task = cast("asyncio.Task[Any]", made)  # a task factory makes a Task, typed as a Future
-        created.append(task)
-        return task
-
-    loop.set_task_factory(factory)
-    try:
-        yield
-    finally:
-        loop.set_task_factory(previous)
 
 
 def crashed(tasks: list[asyncio.Task[Any]]) -> list[BaseException]:

@@ -14,11 +14,10 @@ that very object, and for an exception group, what it holds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from types import ModuleType
-from typing import Any, cast
+from typing import Any
 
 from grader.subject import (
     Deadline,
@@ -26,6 +25,7 @@ from grader.subject import (
     plain,
     probe,
     source,
+    tasks,
     timeline,
     virtual_time,
     within,
@@ -168,7 +168,7 @@ async def run(
     deadline = sum(durations.values()) * 10
     timeline.begin(values, durations)
     try:
-        with recording_tasks(created):
+        with tasks.recording_tasks(created.append):
             try:
                 result = await within(runner(recording_worker(book), [tuple(job) for job in jobs]), deadline, f"{function}()")
                 outcome: dict[str, Any] = {"result": describe_value(result, book)}
@@ -247,25 +247,6 @@ def quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     exception = context.get("exception")
     if not isinstance(exception, (asyncio.CancelledError, *ERRORS.values(), BaseExceptionGroup)):
         loop.default_exception_handler(context)
-
-
-@contextlib.contextmanager
-def recording_tasks(created: list[asyncio.Task[Any]]) -> Iterator[None]:
-    """Remember every task created on the running loop inside the block."""
-    loop = asyncio.get_running_loop()
-    previous = loop.get_task_factory()
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        made = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
-        task = cast("asyncio.Task[Any]", made)  # a task factory makes a Task, typed as a Future
-        created.append(task)
-        return task
-
-    loop.set_task_factory(factory)
-    try:
-        yield
-    finally:
-        loop.set_task_factory(previous)
 
 
 async def stop(tasks: list[asyncio.Task[Any]]) -> None:

@@ -15,13 +15,12 @@ called the worker, is one made per job. The judge decides what any of it means.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import linecache
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from types import CodeType, FrameType, ModuleType
-from typing import Any, cast
+from typing import Any
 
 from grader.subject import (
     Deadline,
@@ -29,6 +28,7 @@ from grader.subject import (
     plain,
     probe,
     source,
+    tasks,
     timeline,
     virtual_time,
     within,
@@ -203,7 +203,11 @@ async def observe(
 
     task = asyncio.create_task(caller())  # made before the recording of tasks: only the student's are recorded
     try:
-        with recording_tasks(created, made_at):
+        def created_now(task: asyncio.Task[Any]) -> None:
+            created.append(task)
+            made_at.append(virtual_time.now())
+
+        with tasks.recording_tasks(created_now):
             try:
                 await within(asyncio.shield(task), deadline, what)
             except Deadline as timeout:
@@ -256,26 +260,6 @@ def quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """Drop "exception was never retrieved" for the fetches' errors and cancellations: the evidence has them."""
     if not isinstance(context.get("exception"), (asyncio.CancelledError, ConnectionError, BaseExceptionGroup)):
         loop.default_exception_handler(context)
-
-
-@contextlib.contextmanager
-def recording_tasks(created: list[asyncio.Task[Any]], made_at: list[float]) -> Iterator[None]:
-    """Remember every task created on the running loop inside the block, and when."""
-    loop = asyncio.get_running_loop()
-    previous = loop.get_task_factory()
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        made = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
-        task = cast("asyncio.Task[Any]", made)  # a task factory makes a Task, typed as a Future
-        created.append(task)
-        made_at.append(virtual_time.now())
-        return task
-
-    loop.set_task_factory(factory)
-    try:
-        yield
-    finally:
-        loop.set_task_factory(previous)
 
 
 async def stop(tasks: list[asyncio.Task[Any]]) -> None:

@@ -42,7 +42,7 @@ import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from types import ModuleType
-from typing import Any, cast
+from typing import Any
 
 from grader.subject import (
     Deadline,
@@ -50,6 +50,7 @@ from grader.subject import (
     plain,
     probe,
     source,
+    tasks,
     virtual_time,
     within,
 )
@@ -303,7 +304,7 @@ async def observe(watch: Watch, call: Callable[[], Coroutine[Any, Any, Any]], wh
     task = watch.student = asyncio.create_task(student())  # created before recording starts: only the student's are
     watch.created = created
     try:
-        with recording_tasks(created), submissions.watching():
+        with tasks.recording_tasks(created.append), submissions.watching():
             with paced(loop, submissions):
                 try:
                     evidence["result"] = plain(await within(asyncio.shield(task), DEADLINE, what))
@@ -374,25 +375,6 @@ def describe_task(task: asyncio.Task[Any]) -> dict[str, str]:
     coro = task.get_coro()
     name = str(getattr(coro, "__name__", None) or task.get_name())
     return {"name": name, "state": "cancelling" if task.cancelling() else "running"}
-
-
-@contextlib.contextmanager
-def recording_tasks(created: list[asyncio.Task[Any]]) -> Iterator[None]:
-    """Remember every task created on the running loop inside the block."""
-    loop = asyncio.get_running_loop()
-    previous = loop.get_task_factory()
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        made = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
-        task = cast("asyncio.Task[Any]", made)  # a task factory makes a Task, typed as a Future
-        created.append(task)
-        return task
-
-    loop.set_task_factory(factory)
-    try:
-        yield
-    finally:
-        loop.set_task_factory(previous)
 
 
 async def cancel_leftovers(tasks: list[asyncio.Task[Any]]) -> None:

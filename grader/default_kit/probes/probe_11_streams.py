@@ -40,9 +40,9 @@ import selectors
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import ModuleType
-from typing import Any, cast
+from typing import Any
 
-from grader.subject import describe_raised, plain, probe, source, virtual_time
+from grader.subject import describe_raised, plain, probe, source, tasks, virtual_time
 
 HOST = "127.0.0.1"
 STEP = 5.0  # virtual seconds one step of a conversation may take; a right answer takes none
@@ -163,24 +163,6 @@ class Watch:
 
     # tasks -----------------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def recording_tasks(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-        previous = loop.get_task_factory()
-        tasks = self.tasks
-
-        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-            made = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
-            task = cast("asyncio.Task[Any]", made)  # a task factory makes a Task, typed as a Future
-            tasks.append(task)
-            return task
-
-        loop.set_task_factory(factory)
-        try:
-            yield
-        finally:
-            loop.set_task_factory(previous)
-
     def parked(self, *extra: asyncio.Task[Any]) -> list[dict[str, Any]]:
         """Where each pending task running the student's code waits: its coroutine and line."""
         found: list[dict[str, Any]] = []
@@ -236,7 +218,7 @@ def watching() -> Iterator[Watch]:
     loop.getaddrinfo = getaddrinfo  # type: ignore[method-assign]  # this loop only, for this call
     _watching[0] = watch
     try:
-        with watch.wrapping(), watch.recording_tasks():
+        with watch.wrapping(), tasks.recording_tasks(watch.tasks.append):
             yield watch
     finally:
         _watching[0] = None

@@ -17,14 +17,13 @@ file's own code objects and reads the loop's clock itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from types import CodeType, ModuleType
-from typing import Any, cast
+from typing import Any
 
-from grader.subject import describe_raised, plain, probe, source, virtual_time
+from grader.subject import describe_raised, plain, probe, source, tasks, virtual_time
 
 EVENT = "asynclings.crawl"
 MAX_FETCHES = 400  # fetches recorded per call: a crawl that never stops must not fill the memory
@@ -235,7 +234,11 @@ async def crawl(
         found["report"] = report_of(result)
 
     task = asyncio.create_task(call())  # created before recording starts: only the student's tasks are recorded
-    with recording_tasks(created, sites):
+    def created_now(task: asyncio.Task[Any]) -> None:
+        created.append(task)
+        sites.append(source.caller_in_exercise())
+
+    with tasks.recording_tasks(created_now):
         try:
             if cancel_at is not None:
                 await asyncio.wait({task}, timeout=cancel_at)
@@ -356,26 +359,6 @@ def describe_task(task: asyncio.Task[Any]) -> dict[str, Any]:
     else:
         state = "running"
     return {"name": task_name(task), "state": state, "waiting_in": where, "source": source.suspended_at(task)}
-
-
-@contextlib.contextmanager
-def recording_tasks(created: list[asyncio.Task[Any]], sites: list[Any]) -> Iterator[None]:
-    """Remember every task created on the running loop inside the block, and the student's line that created it."""
-    loop = asyncio.get_running_loop()
-    previous = loop.get_task_factory()
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        made = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
-        task = cast("asyncio.Task[Any]", made)  # a task factory makes a Task, typed as a Future
-        created.append(task)
-        sites.append(source.caller_in_exercise())
-        return task
-
-    loop.set_task_factory(factory)
-    try:
-        yield
-    finally:
-        loop.set_task_factory(previous)
 
 
 def task_sites(sites: list[Any]) -> list[dict[str, Any]]:
