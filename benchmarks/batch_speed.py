@@ -30,6 +30,8 @@ from pathlib import Path
 
 from yardsticks import bare_pytest_seconds, median_seconds, python_seconds, seconds
 
+from grader.batch.slots import default_slots
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_IMPORTS = "import pytest, pytest_asyncio.plugin, pytest_timeout, grader.checking.fixtures, grader.runner.judge.check_process"
 # Runs `grade batch` in a process of its own and reports that process's peak RSS and the
@@ -129,7 +131,7 @@ def grade_one(folder: Path, sandbox: str, runs: int, *exercises: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--jobs", type=int, default=default_slots())
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sandbox", default="auto", help="auto, bwrap or process (as `grade --sandbox`)")
     args = parser.parse_args()

@@ -9,7 +9,7 @@ from grader.kit import ExerciseSpec, Kit, solution_folders
 from grader.leftovers import owned_folder
 from grader.model import ExerciseResult, Report
 from grader.runner.parent.kept_worker import KeptWorker
-from grader.runner.parent.launcher import Limits, run_checks
+from grader.runner.parent.launcher import Limits, StartedWorker
 from grader.runner.parent.sandbox import detect, resolve
 from grader.submission import (
     Readiness,
@@ -39,22 +39,25 @@ def grade_folder(
     started = time.monotonic()
     folder = check_folder(folder)
     chosen = exercises or list(kit.exercises)
-    prepared = [prepare(folder, spec) for spec in chosen]
-    results: dict[str, ExerciseResult] = {
-        item.spec.id: without_running(item) for item in prepared if item.readiness is not Readiness.RUN
-    }
     limits = limits or Limits()
-    sandbox, protections = resolve(limits.sandbox, detect()), []
+    refused = (folder, *solution_folders(chosen), *hidden)
     workdir = worker.scratch() if worker else owned_folder("grade")
+    checker = worker or StartedWorker(workdir, chosen, limits, refused)  # it loads while we prepare
     try:
+        prepared = [prepare(folder, spec) for spec in chosen]
+        results: dict[str, ExerciseResult] = {
+            item.spec.id: without_running(item) for item in prepared if item.readiness is not Readiness.RUN
+        }
+        sandbox, protections = resolve(limits.sandbox, detect()), []
         runnable = copy_for_run(prepared, workdir)
         if runnable:
-            refused = (folder, *solution_folders(chosen), *hidden)
-            run = worker.run(runnable, workdir, refused) if worker else run_checks(runnable, workdir, limits, refused)
+            run = checker.run(runnable, workdir, refused)
             sandbox, protections = run.sandbox, run.protections
             for spec, _ in runnable:
                 results[spec.id] = judge(spec, run.outcomes[spec.id])
     finally:
+        if checker is not worker:
+            checker.close()
         remove_quietly(workdir)
     return Report(
         exercises=[results[spec.id] for spec in chosen],

@@ -9,6 +9,7 @@ when the batch ends. Each worker's folder is named after this process
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -17,6 +18,20 @@ from grader.leftovers import owned_folder
 from grader.runner.limits import Limits
 from grader.runner.parent.kept_worker import KeptWorker
 from grader.runner.parent.sandbox import detect
+
+SLOTS_PER_CORE = 2
+
+
+def default_slots() -> int:
+    """How many submissions a batch grades at once unless told: two per core.
+
+    A slot spends much of its time waiting rather than computing: on the real-time caps
+    that stop a wrong answer (a frozen loop, a runaway busy loop, a socket that never
+    answers) and on the judge and subject answering each other. With one slot per core
+    the cores stood idle a third of the time (``benchmarks/batch_speed.py``); verdicts do
+    not depend on how busy the machine is (``tests/test_determinism.py``).
+    """
+    return SLOTS_PER_CORE * (os.cpu_count() or 1)
 
 
 class WorkerSlots:

@@ -26,6 +26,7 @@ from grader.batch.overrides import load_overrides
 from grader.batch.progress_bar import make_progress
 from grader.batch.roster import load_roster
 from grader.batch.shard import parse_shard
+from grader.batch.slots import default_slots
 from grader.cli import CannotGrade, kit_option, main
 from grader.cli.limit_options import limit_arguments, limit_options
 from grader.kit import load_kit
@@ -41,7 +42,7 @@ STOPPING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # SIGHUP: not on Windows
 @main.command("batch")
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the gradebook, feedback and class report.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Submissions graded at the same time (default: the number of cores).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Submissions graded at the same time (default: two per core).")
 @click.option("-e", "--exercise", "selected", multiple=True, metavar="ID", help="Grade only this exercise (id or its number); repeatable.")
 @click.option("--roster", "roster_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with id,name,email: names, and a row for students who submitted nothing.")
 @click.option("--overrides", "overrides_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with student,exercise,points,reason: manual changes, shown in the audit column.")
@@ -109,7 +110,7 @@ def batch_command(
         exercises=exercises,
         command=command + limit_arguments(limits),
         limits=limits,
-        jobs=jobs or os.cpu_count() or 2,
+        jobs=jobs or default_slots(),
         roster=roster,
         overrides=overrides,
         shard=part,

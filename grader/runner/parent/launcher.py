@@ -19,25 +19,36 @@ from grader.runner.parent.kept_worker import KeptWorker
 from grader.runner.parent.streams import Run, RunPipes
 from grader.runner.protocol import ExerciseEnded, RawOutcome, WorkerJob
 
-__all__ = ["Limits", "RawOutcome", "Run", "run_checks"]
+__all__ = ["Limits", "RawOutcome", "Run", "StartedWorker"]
 
 
-def run_checks(
-    exercises: list[tuple[ExerciseSpec, Path]],
-    workdir: Path,
-    limits: Limits,
-    hidden: tuple[Path, ...] = (),
-) -> Run:
-    """Run the checks of every ``(spec, copied file)`` pair; never raises for student faults.
+class StartedWorker:
+    """The worker for one submission, started before the submission is prepared.
 
-    ``hidden`` folders (the kit's solutions, the student's own folder) are invisible to
-    the checks under bwrap, and reading them is refused and reported in any mode.
+    Starting Python and pytest and collecting the checks takes longer than preparing a
+    submission, so the parent starts the worker first and prepares meanwhile. Without
+    fork there is none to start: each exercise gets a worker of its own when it runs.
     """
-    platform = sandbox.detect()
-    if platform.has_fork:
-        with KeptWorker(workdir, check_files(spec for spec, _ in exercises), limits, hidden) as worker:
-            return worker.run(exercises, workdir)
-    return _run_without_fork(exercises, workdir, limits, hidden, sandbox.resolve(limits.sandbox, platform))
+
+    def __init__(self, workdir: Path, specs: list[ExerciseSpec], limits: Limits, hidden: tuple[Path, ...]) -> None:
+        """``hidden`` folders (the kit's solutions, the student's own folder) are invisible to
+        the checks under bwrap, and reading them is refused and reported in any mode."""
+        self.limits = limits
+        self.hidden = hidden
+        self.worker = KeptWorker(workdir, check_files(specs), limits, hidden) if sandbox.detect().has_fork else None
+        if self.worker is not None:
+            self.worker.start()
+
+    def run(self, exercises: list[tuple[ExerciseSpec, Path]], workdir: Path, hidden: tuple[Path, ...] = ()) -> Run:
+        """Check every ``(spec, copied file)`` pair, as :meth:`KeptWorker.run` does; never raises for student faults."""
+        if self.worker is not None:
+            return self.worker.run(exercises, workdir, hidden)
+        mode = sandbox.resolve(self.limits.sandbox, sandbox.detect())
+        return _run_without_fork(exercises, workdir, self.limits, (*self.hidden, *hidden), mode)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
 
 
 def _run_without_fork(
