@@ -56,6 +56,7 @@ from grader.render.text import (
 )
 from grader.runner.limits import Limits
 from grader.runner.parent.kept_worker import KeptWorker
+from grader.runner.parent.launcher import judges_for
 from grader.runner.parent.sandbox import detect
 from grader.student_progress import apply_progress, next_to_do, passed_count
 
@@ -436,7 +437,7 @@ def kept_worker(folder: Path, kit: Kit) -> Iterator[KeptWorker | None]:
     hidden = (folder, *solution_folders(kit.exercises))
     root = owned_folder("watch")  # named after this process: removed by a later grade if this one is killed
     try:
-        with KeptWorker(root, check_files(kit.exercises), Limits(), hidden) as worker:
+        with KeptWorker(root, check_files(kit.exercises), Limits(), hidden, judges_for(len(kit.exercises))) as worker:
             yield worker
     finally:
         shutil.rmtree(root, ignore_errors=True)

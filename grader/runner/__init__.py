@@ -4,7 +4,8 @@
 
     parent/   the grader's own process: starts and feeds workers, drains their pipes
     worker/   python -I -m grader.runner.worker: pytest and the checks, loaded once;
-              forks a judge per submission, holds each exercise's time limit, sweeps
+              forks a judge per submission (or two, a share each), holds each
+              exercise's time limit, sweeps
     judge/    the check process, forked from the worker: runs the checks against
               subjects it asks a subject template for; never imports student code
     (grader/subject/ is the template's and the subjects' own code, in their sandbox)

@@ -86,6 +86,7 @@ class WorkerJob:
     forbidden: tuple[Path, ...] = ()
     cap_processes_by_user: bool = False
     news_fd: int = 1
+    judges: int = 1  # check processes at once, each with its share of the exercises
 
     def dumps(self) -> str:
         return json.dumps(
@@ -97,6 +98,7 @@ class WorkerJob:
                 "forbidden": [str(path) for path in self.forbidden],
                 "cap_processes_by_user": self.cap_processes_by_user,
                 "news_fd": self.news_fd,
+                "judges": self.judges,
             }
         )
 
@@ -111,6 +113,7 @@ class WorkerJob:
             forbidden=tuple(Path(p) for p in data["forbidden"]),
             cap_processes_by_user=data["cap_processes_by_user"],
             news_fd=data["news_fd"],
+            judges=data["judges"],
         )
 
     def pipes(self) -> list[int]:

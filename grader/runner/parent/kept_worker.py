@@ -31,15 +31,22 @@ class KeptWorker:
     """One worker process, its sandbox and its process cap; :meth:`run` checks one submission."""
 
     def __init__(
-        self, root: Path | None, check_files: list[Path], limits: Limits, hidden: tuple[Path, ...] = ()
+        self,
+        root: Path | None,
+        check_files: list[Path],
+        limits: Limits,
+        hidden: tuple[Path, ...] = (),
+        judges: int = 1,
     ) -> None:
         """``root`` is the only folder the checks may write to (``None``: a temporary one, removed
-        on :meth:`close`); ``hidden`` folders they never see."""
+        on :meth:`close`); ``hidden`` folders they never see; ``judges``: check processes at once
+        (one submission alone on the machine may use every core; a batch's slots each use one)."""
         self.owns_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="asynclings-worker-")) if root is None else root
         self.check_files = check_files
         self.limits = limits
         self.hidden = hidden
+        self.judges = judges
         self.platform = sandbox.detect()
         self.mode = sandbox.resolve(limits.sandbox, self.platform)
         self.process: subprocess.Popen[bytes] | None = None
@@ -92,10 +99,11 @@ class KeptWorker:
                 forbidden=(*self.hidden, *hidden),
                 cap_processes_by_user=self.cap is None,
                 news_fd=pipes.news_pipe(),
+                judges=self.judges,
             )
             self._send(job)
             pipes.close_write_ends()
-            # One check process at a time: each exercise may take its whole limit in turn.
+            # Each exercise may take its whole limit in turn, however the judges share them.
             finished = pipes.collect(token, self.limits, pipes.deadline(rounds=len(pipes.jobs)))
         finally:
             pipes.close()

@@ -6,6 +6,7 @@ The parent keeps the judgement: workers and check processes only report, on pipe
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -19,7 +20,19 @@ from grader.runner.parent.kept_worker import KeptWorker
 from grader.runner.parent.streams import Run, RunPipes
 from grader.runner.protocol import ExerciseEnded, RawOutcome, WorkerJob
 
-__all__ = ["Limits", "RawOutcome", "Run", "StartedWorker"]
+__all__ = ["Limits", "RawOutcome", "Run", "StartedWorker", "judges_for"]
+
+SHARED_FROM = 4  # exercises from which a submission graded alone is shared between two judges
+
+
+def judges_for(exercises: int) -> int:
+    """Check processes at once for one submission graded alone (not in a batch, whose slots use the cores).
+
+    A judge waits for its subject as often as it computes, so one judge leaves the second
+    core idle; two judges check a share each. Below :data:`SHARED_FROM` exercises the
+    second judge's own subject template costs more time than it saves.
+    """
+    return 2 if exercises >= SHARED_FROM and (os.cpu_count() or 1) >= 2 else 1
 
 
 class StartedWorker:
@@ -35,7 +48,8 @@ class StartedWorker:
         the checks under bwrap, and reading them is refused and reported in any mode."""
         self.limits = limits
         self.hidden = hidden
-        self.worker = KeptWorker(workdir, check_files(specs), limits, hidden) if sandbox.detect().has_fork else None
+        has_fork = sandbox.detect().has_fork
+        self.worker = KeptWorker(workdir, check_files(specs), limits, hidden, judges_for(len(specs))) if has_fork else None
         if self.worker is not None:
             self.worker.start()
 

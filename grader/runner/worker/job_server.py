@@ -3,7 +3,8 @@
 Runs in the worker process (see :mod:`grader.runner.worker`, which starts it). Where there
 is fork, :class:`JobServer` serves one submission after another from the job socket: it
 forks a check process (the judge, :mod:`grader.runner.judge.check_process`) that checks the
-submission's exercises in turn, holds each exercise's wall-clock limit (:class:`JudgeWatch`),
+submission's exercises in turn (or, as the job asks, several at once, each with a share of
+them), holds each exercise's wall-clock limit (:class:`JudgeWatch`),
 forks a fresh judge for the exercises left whenever one ends early, reports how every
 exercise ended on the submission's own news pipe, which no judge holds, and kills
 whatever the submission left running before it takes the next one
@@ -171,21 +172,33 @@ class JobServer(CollectedChecks):
         return True
 
     def check(self, job: WorkerJob, session: pytest.Session) -> None:
-        """Fork check processes until every exercise of the job has ended, one way or another."""
-        left = PendingExercises(job)
-        template = self.template
-        while left.pending:
-            progress_r, progress_w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                self._child(left.pending, job, session, progress_w, template)
-            os.close(progress_w)
-            template.release()  # the judge holds it now; a judge forked after it starts its own
-            template = Template(template.sandbox)
-            JudgeWatch(pid, progress_r, left).follow()
-            os.close(progress_r)
-            if left.pending:
-                processes.sweep(self.whole_namespace)  # the next check process must not meet what this one left
+        """Fork check processes until every exercise of the job has ended, one way or another.
+
+        The exercises are dealt into ``job.judges`` shares, each checked in turn by a check
+        process of its own, all at once; the first takes the warm template, the others start
+        their own. A round ends when every one of its check processes has; what a process
+        left unchecked goes to a fresh one in the next round, once what the round left is
+        swept away: no check process meets what another left.
+        """
+        shares = [PendingExercises(job, part) for part in deal(list(job.exercises), job.judges)]
+        warm: Template | None = self.template
+        while unfinished := [share for share in shares if share.pending]:
+            watches = []
+            for share in unfinished:
+                template = warm or Template(self.template.sandbox)  # a cold one starts on first use
+                warm = None
+                progress_r, progress_w = os.pipe()
+                pid = os.fork()
+                if pid == 0:
+                    self._child(share.pending, job, session, progress_w, template)
+                os.close(progress_w)
+                template.release()  # the judge holds it now
+                watches.append(JudgeWatch(pid, progress_r, share))
+            follow_all(watches)
+            for watch in watches:
+                os.close(watch.progress_fd)
+            if any(share.pending for share in shares):
+                processes.sweep(self.whole_namespace)  # the next check processes must not meet what these left
 
     def _child(
         self, exercises: list[ExerciseJob], job: WorkerJob, session: pytest.Session, progress_fd: int, template: Template
@@ -206,12 +219,24 @@ class JobServer(CollectedChecks):
             os._exit(code)
 
 
-class PendingExercises:
-    """A job's exercises not yet ended; the worker's copies of their pipes, closed as each ends."""
+def deal(exercises: list[ExerciseJob], hands: int) -> list[list[ExerciseJob]]:
+    """Deal the exercises into ``hands`` shares in snake order (1 2 2 1 1 2 ...): neighbours,
+    often alike in cost, go to different shares; kit order is kept within each."""
+    if hands <= 1:
+        return [exercises]
+    order = [*range(hands), *reversed(range(hands))]
+    shares: list[list[ExerciseJob]] = [[] for _ in range(hands)]
+    for index, exercise in enumerate(exercises):
+        shares[order[index % len(order)]].append(exercise)
+    return [share for share in shares if share]
 
-    def __init__(self, job: WorkerJob) -> None:
+
+class PendingExercises:
+    """A share of a job's exercises not yet ended; the worker's copies of their pipes, closed as each ends."""
+
+    def __init__(self, job: WorkerJob, exercises: list[ExerciseJob]) -> None:
         self.job = job
-        self.pending = list(job.exercises)
+        self.pending = list(exercises)
 
     def end_first(self, how: ExerciseEnded) -> None:
         """The first pending exercise ended ``how``: say so on the news pipe, and let go of its pipes."""
@@ -262,22 +287,25 @@ class JudgeWatch:
         self.deadline = time.monotonic() + left.pending[0].timeout
         os.set_blocking(progress_fd, False)
 
-    def follow(self) -> None:
-        """Until the process has ended or was killed, and every exercise it took is accounted for."""
-        while True:
-            status = _status(self.pid)  # before reading: once it has ended, all it wrote is there to read
-            self.take_reports()
-            if status is not None:
-                if self.left.pending:
-                    self.left.end_first(_describe_status(status))
-                break
-            if time.monotonic() > self.deadline:
-                self.stop_overdue()
-                break
-            # Wake on the next report, or on the pipe's end (the process's exit, usually).
-            waiting = min(max(self.deadline - time.monotonic(), 0), WAKE_SECONDS)
-            select.select([] if self.silent else [self.progress_fd], [], [], POLL_SECONDS if self.silent else waiting)
+    def step(self) -> bool:
+        """Look once: take its reports, and account for its exercises if it ended or overran; whether it is over."""
+        status = _status(self.pid)  # before reading: once it has ended, all it wrote is there to read
+        self.take_reports()
+        if status is not None:
+            if self.left.pending:
+                self.left.end_first(_describe_status(status))
+        elif time.monotonic() > self.deadline:
+            self.stop_overdue()
+        else:
+            return False
         processes.kill_group(self.pid)  # what it left in its group
+        return True
+
+    def wait(self) -> float:
+        """How long the worker may sleep before it must look again."""
+        if self.silent:
+            return POLL_SECONDS  # its pipe is closed, but it has not been reaped yet
+        return min(max(self.deadline - time.monotonic(), 0), WAKE_SECONDS)
 
     def stop_overdue(self) -> None:
         """Kill the process: the current exercise ran out of time, unless its report came meanwhile.
@@ -313,6 +341,15 @@ class JudgeWatch:
                 self.left.end_first(ExerciseEnded("", "exit", exit_code=checked.exit_code))
                 more = self.left.pending[0].timeout if self.left.pending else EXIT_GRACE_SECONDS
                 self.deadline = time.monotonic() + more
+
+
+def follow_all(watches: list[JudgeWatch]) -> None:
+    """Follow check processes until each has ended or was killed, and every exercise they took is accounted for."""
+    active = list(watches)
+    while active := [watch for watch in active if not watch.step()]:
+        # Wake on the next report, or on a pipe's end (a process's exit, usually).
+        listening = [watch.progress_fd for watch in active if not watch.silent]
+        select.select(listening, [], [], min(watch.wait() for watch in active))
 
 
 def _status(pid: int) -> int | None:
