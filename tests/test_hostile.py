@@ -1,11 +1,13 @@
 """Hostile submissions, each graded in every sandbox mode against its expected verdict.
 
-Each folder ``tests/hostile/<scenario>/`` is a submission whose ``03_concurrency.py``
-tries to forge a result, escape its copy, or exhaust the machine, plus the files it drops
-beside itself, and an ``expected.json``:
+Each folder ``tests/hostile/<scenario>/`` is a submission whose exercise file tries to
+forge a result, escape its copy, or exhaust the machine, plus the files it drops beside
+itself, and an ``expected.json``:
 
 - ``why``; ``max_score``: the exercise never scores more (0 for forgeries of the result;
   for forgeries of the machinery, what the same code honestly scores without them);
+- ``exercise``: the exercise graded, whose file is the hostile one (default :data:`EXERCISE`);
+  each exercise's probes gather evidence of their own, and each can be forged its own way;
 - ``status``, ``message_contains`` (case-insensitive, in the exercise's or a check's
   message; or one such text per sandbox mode), ``output_truncated``: optional;
 - ``wall_seconds``: the most the grading may take, with its time limit (``timeout``, default
@@ -23,7 +25,7 @@ that no process the submission started (marked, see ``hostile_helpers``) outlive
 The submission is graded from a temporary copy, with the working folder set to it, as a
 teacher running ``grade .`` would: by a worker started for it (``fresh``), and by a worker
 kept for many submissions as a batch slot keeps one (``kept``), which must then grade the
-next submission, a right one, as if nothing had happened before it.
+next submission, a right one to the same exercise, as if nothing had happened before it.
 """
 
 from __future__ import annotations
@@ -102,7 +104,48 @@ PLATFORM_MARKS = {
         WINDOWS, reason="Windows (no fork): the worker's exit waits for the student's non-daemon thread", strict=False
     ),
 }
-SCENARIO_PARAMS = [pytest.param(path, id=path.name, marks=PLATFORM_MARKS.get(path.name, ())) for path in SCENARIOS]
+# Forgeries that still score more than the same code does honestly, in both modes. Strict: once one
+# is closed, its test fails as an unexpected pass until its mark is removed.
+HOLES = {
+    "forge_timeouts_clock_rewind": pytest.mark.xfail(
+        strict=True,
+        reason="probe_06's Clock reads the loop's time and never notes it going back (timeline's recorder does): stop_after "
+        "waits a fixed 1 s, restores the loop's saved __now ticks and 'returns' at t=1.5 s, before the task ended (1.875 s), "
+        "so stop_waits passes: 20 instead of 18",
+    ),
+    "forge_task_groups_book": pytest.mark.xfail(
+        strict=True,
+        reason="probe_07's worker closes over its Book: worker.__closure__ gives it, and a 'cancelled' ending written into "
+        "book.ended for jobs still running makes run_all_cancels pass for a gather that cancels nothing: 16 instead of 13",
+    ),
+    "forge_limits_fetch_failures": pytest.mark.xfail(
+        strict=True,
+        reason="probe_08's fetch closes over its Book: fetch.__closure__ gives it, and book.failures.clear() stops every "
+        "fetch from raising, so a fetch_all that keeps a failed fetch's slot never deadlocks and fetch_releases passes: "
+        "17 instead of 12",
+    ),
+    "forge_blocking_off_loop": pytest.mark.xfail(
+        strict=True,
+        reason="probe_09's func closes over its Watch: func.__closure__ gives it, and with watch.needed = 0 a call of func "
+        "on the loop's thread (threading.get_ident patched meanwhile, or watch.loop_thread changed) is recorded as off "
+        "the loop and 'opened' at once, so blocking_off_loop passes: 20 instead of 16",
+    ),
+    "forge_sync_store_balance": pytest.mark.xfail(
+        strict=True,
+        reason="probe_10's store.read and store.write close over the balance cell (store.write.__closure__, then "
+        "writing.__closure__): deposits that race without a lock add their amounts to it directly, so no update is lost "
+        "and no_lost_updates and lock_per_account pass: 17 instead of 9",
+    ),
+    "forge_streams_hidden_bind": pytest.mark.xfail(
+        strict=True,
+        reason="probe_11 hands serve the bound method Serving.ready: ready.__self__.watch.binds.clear() drops the record "
+        "of the 0.0.0.0 listening socket, so serve_port passes: 20 instead of 17",
+    ),
+}
+SCENARIO_PARAMS = [
+    pytest.param(path, id=path.name, marks=[mark for table in (PLATFORM_MARKS, HOLES) if (mark := table.get(path.name))])
+    for path in SCENARIOS
+]
 
 
 def limits_for(sandbox: str, timeout: float) -> Limits:
@@ -151,6 +194,11 @@ def child_uid(output: str) -> int | None:
     return int(seen["uid"])
 
 
+def graded(expected: dict[str, Any]) -> str:
+    """The exercise a scenario's submission is graded on."""
+    return str(expected.get("exercise", EXERCISE))
+
+
 def messages(exercise: ExerciseResult) -> str:
     return "\n".join([exercise.message, *(check.message for check in exercise.checks)]).lower()
 
@@ -185,6 +233,7 @@ def test_hostile_submission(
     kept_workers: Callable[[Limits], KeptWorker],
 ) -> None:
     expected = load_expected(scenario)
+    exercise = graded(expected)
     limits = limits_for(sandbox, expected.get("timeout", TIMEOUT))
     if runner == "kept" and not hasattr(os, "fork"):
         pytest.skip("a worker is kept only where there is fork")
@@ -200,7 +249,7 @@ def test_hostile_submission(
     before, processes_before = tree_digest(folder), marked_processes()
     started = time.monotonic()
     try:
-        report = grade_folder(folder, kit, kit.select([COMPANION, EXERCISE] if companion else [EXERCISE]), limits, worker=worker)
+        report = grade_folder(folder, kit, kit.select([COMPANION, exercise] if companion else [exercise]), limits, worker=worker)
     finally:
         elapsed = time.monotonic() - started
         strays = strays_after(processes_before)
@@ -215,12 +264,12 @@ def test_hostile_submission(
     assert elapsed <= expected["wall_seconds"], f"grading took {elapsed:.1f} s"
     if worker is not None:
         assert not list(worker.root.iterdir()), "the submission's files outlived it in the worker's folder"
-        after = grade_folder(ROOT / "solutions", kit, kit.select([COMPANION, EXERCISE]), limits, worker=worker)
-        assert [(e.id, e.score) for e in after.exercises] == [(e, kit.exercise(e).max_score) for e in (COMPANION, EXERCISE)], after.exercises
+        after = grade_folder(ROOT / "solutions", kit, kit.select([COMPANION, exercise]), limits, worker=worker)
+        assert [(e.id, e.score) for e in after.exercises] == [(e, kit.exercise(e).max_score) for e in (COMPANION, exercise)], after.exercises
 
 
 def assert_verdict(report: Report, expected: dict[str, Any], sandbox: str) -> None:
-    exercise = next(e for e in report.exercises if e.id == EXERCISE)
+    exercise = next(e for e in report.exercises if e.id == graded(expected))
     assert "\n" not in exercise.message, exercise.message
     assert exercise.score <= expected["max_score"], (exercise.score, exercise.message)
     if "status" in expected:
