@@ -104,48 +104,7 @@ PLATFORM_MARKS = {
         WINDOWS, reason="Windows (no fork): the worker's exit waits for the student's non-daemon thread", strict=False
     ),
 }
-# Forgeries that still score more than the same code does honestly, in both modes. Strict: once one
-# is closed, its test fails as an unexpected pass until its mark is removed.
-HOLES = {
-    "forge_timeouts_clock_rewind": pytest.mark.xfail(
-        strict=True,
-        reason="probe_06's Clock reads the loop's time and never notes it going back (timeline's recorder does): stop_after "
-        "waits a fixed 1 s, restores the loop's saved __now ticks and 'returns' at t=1.5 s, before the task ended (1.875 s), "
-        "so stop_waits passes: 20 instead of 18",
-    ),
-    "forge_task_groups_book": pytest.mark.xfail(
-        strict=True,
-        reason="probe_07's worker closes over its Book: worker.__closure__ gives it, and a 'cancelled' ending written into "
-        "book.ended for jobs still running makes run_all_cancels pass for a gather that cancels nothing: 16 instead of 13",
-    ),
-    "forge_limits_fetch_failures": pytest.mark.xfail(
-        strict=True,
-        reason="probe_08's fetch closes over its Book: fetch.__closure__ gives it, and book.failures.clear() stops every "
-        "fetch from raising, so a fetch_all that keeps a failed fetch's slot never deadlocks and fetch_releases passes: "
-        "17 instead of 12",
-    ),
-    "forge_blocking_off_loop": pytest.mark.xfail(
-        strict=True,
-        reason="probe_09's func closes over its Watch: func.__closure__ gives it, and with watch.needed = 0 a call of func "
-        "on the loop's thread (threading.get_ident patched meanwhile, or watch.loop_thread changed) is recorded as off "
-        "the loop and 'opened' at once, so blocking_off_loop passes: 20 instead of 16",
-    ),
-    "forge_sync_store_balance": pytest.mark.xfail(
-        strict=True,
-        reason="probe_10's store.read and store.write close over the balance cell (store.write.__closure__, then "
-        "writing.__closure__): deposits that race without a lock add their amounts to it directly, so no update is lost "
-        "and no_lost_updates and lock_per_account pass: 17 instead of 9",
-    ),
-    "forge_streams_hidden_bind": pytest.mark.xfail(
-        strict=True,
-        reason="probe_11 hands serve the bound method Serving.ready: ready.__self__.watch.binds.clear() drops the record "
-        "of the 0.0.0.0 listening socket, so serve_port passes: 20 instead of 17",
-    ),
-}
-SCENARIO_PARAMS = [
-    pytest.param(path, id=path.name, marks=[mark for table in (PLATFORM_MARKS, HOLES) if (mark := table.get(path.name))])
-    for path in SCENARIOS
-]
+SCENARIO_PARAMS = [pytest.param(path, id=path.name, marks=PLATFORM_MARKS.get(path.name, ())) for path in SCENARIOS]
 
 
 def limits_for(sandbox: str, timeout: float) -> Limits:

@@ -93,8 +93,13 @@ class Timeline:
             raise Failure(f"{at} {first['call']} but never awaits the coroutine it returns", NEVER_AWAITED_HELP, source=where)
 
     def expect_clock_kept_forward(self) -> None:
-        if self.clock_went_backwards:
-            raise Failure(
-                "the event loop's clock went backwards while the jobs ran: the timeline cannot be trusted",
-                "Don't touch the event loop's clock: time on the loop only moves forward.",
-            )
+        expect_clock_kept_forward(self.clock_went_backwards)
+
+
+def expect_clock_kept_forward(went_backwards: bool) -> None:
+    """Fail when a probe saw the loop's clock go back: no time it recorded can be trusted."""
+    if went_backwards:
+        raise Failure(
+            "the event loop's clock went backwards while the jobs ran: the timeline cannot be trusted",
+            "Don't touch the event loop's clock: time on the loop only moves forward.",
+        )

@@ -12,7 +12,11 @@ the sandbox can show the subject this folder alone (see :mod:`grader.runner.judg
 """
 
 from grader.subject import timeline, virtual_time
+from grader.subject.handout import handed
 from grader.subject.probes import Deadline, plain, probe, within
 from grader.subject.source import describe_raised, exercise_module, source_ref
 
-__all__ = ["Deadline", "describe_raised", "exercise_module", "plain", "probe", "source_ref", "timeline", "virtual_time", "within"]
+__all__ = [
+    "Deadline", "describe_raised", "exercise_module", "handed", "plain", "probe", "source_ref", "timeline", "virtual_time",
+    "within",
+]  # fmt: skip

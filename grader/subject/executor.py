@@ -26,6 +26,7 @@ from typing import Any
 from grader.subject import (
     blocking_probe,
     guard,
+    handout,
     output,
     probes,
     seal,
@@ -51,6 +52,7 @@ def run(exercise: Path, probe_file: str, probe_code: CodeType, hide: list[Path])
     virtual_time.install()
     blocking_probe.install()
     timeline.install()
+    handout.install()
     loaded = _load_probes(probe_file, probe_code)
     watched = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in WATCHED]
     seal.install(probes.registry, [*watched, loaded], {serve.__code__, stuck.__code__}, REPLY_FD)

@@ -28,7 +28,7 @@ from grader.checking import (
     require_all,
     student_failure,
 )
-from grader.checking.job_timeline import NEVER_AWAITED_HELP
+from grader.checking.job_timeline import NEVER_AWAITED_HELP, expect_clock_kept_forward
 from grader.model import SourceRef, Span
 
 FUNCTIONS = {
@@ -281,6 +281,7 @@ def fetch_cases(exercise: Subject, *names: str) -> tuple[dict[str, Case], list[d
         for name in names
     }
     evidence = exercise.call("fetch", cases=list(specs.values()), deadline=DEADLINE)
+    expect_clock_kept_forward(any(found.get("clock_went_backwards") for found in evidence["cases"]))
     cases = {
         name: Case("fetch_with_timeout", name, specs[name], found, exercise.file_name)
         for name, found in zip(names, evidence["cases"])
@@ -295,6 +296,7 @@ def guarded_cases(exercise: Subject) -> tuple[dict[str, Case], list[dict[str, An
         for name, spec in GUARDED.items()
     }
     evidence = exercise.call("guarded", cases=list(specs.values()), deadline=DEADLINE)
+    expect_clock_kept_forward(any(found.get("clock_went_backwards") for found in evidence["cases"]))
     cases = {
         name: Case("run_with_cleanup", name, specs[name], found, exercise.file_name)
         for name, found in zip(specs, evidence["cases"])
@@ -629,6 +631,7 @@ class Stop:
     def __init__(self, exercise: Subject) -> None:
         require(exercise, "stop_after", "coroutine function")
         evidence = exercise.call("stop", seconds=SECONDS, cleanup=CLEANUP, deadline=DEADLINE)
+        expect_clock_kept_forward(bool(evidence.get("clock_went_backwards")))
         self.blocking = exercise.blocking
         self.file_name = exercise.file_name
         self.ended = str(evidence.get("ended"))

@@ -30,6 +30,7 @@ from typing import Any
 from grader.subject import (
     Deadline,
     describe_raised,
+    handed,
     plain,
     probe,
     source,
@@ -43,13 +44,18 @@ LEFTOVER_SECONDS = 1.0  # virtual seconds a task cancelled by the probe's cleanu
 
 
 class Clock:
-    """Virtual seconds since a case began, to the microsecond."""
+    """Virtual seconds since a case began, to the microsecond; it notes a loop's clock seen to go back."""
 
     def __init__(self) -> None:
         self.origin = virtual_time.now()
+        self.last = 0.0
+        self.went_backwards = False
 
     def __call__(self) -> float:
-        return round(virtual_time.now() - self.origin, 6)
+        moment = round(virtual_time.now() - self.origin, 6)
+        self.went_backwards = self.went_backwards or moment < self.last
+        self.last = max(self.last, moment)
+        return moment
 
     def if_running(self) -> float | None:
         """The time, or None once no loop runs: a coroutine closed after its loop has ended."""
@@ -72,7 +78,7 @@ class Job:
         self.runs: list[dict[str, Any]] = []
         self.tasks: list[asyncio.Task[Any]] = []
         self.made: list[tuple[Coroutine[Any, Any, Any], dict[str, Any] | None, str]] = []
-        self.worker = self._worker()
+        self.worker = handed(self._worker())  # the student's code gets no way back to the runs
 
     def _worker(self) -> Callable[[str, float], Coroutine[Any, Any, Any]]:
         made, run = self.made, self._run
@@ -128,11 +134,13 @@ Job._run.__name__ = Job._run.__qualname__ = "worker"
 
 def watched_task(coroutine: Coroutine[Any, Any, Any], calls: list[dict[str, Any]]) -> asyncio.Task[Any]:
     """The judge's background task: it remembers in ``calls`` every cancel(), when and from which line of the
-    student's file. (A subclass of the C Task has no ``__dict__``: the list lives in the class's closure.)"""
+    student's file. (A subclass of the C Task has no ``__dict__``: its ``cancel`` notes through a stand-in.)"""
+
+    note = handed(calls.append)  # the method's closure leads to nothing the evidence is made of
 
     class WatchedTask(asyncio.Task[Any]):
         def cancel(self, msg: Any = None) -> bool:
-            calls.append({"at": virtual_time.now(), "source": source.caller_in_exercise(), "done": self.done()})
+            note({"at": virtual_time.now(), "source": source.caller_in_exercise(), "done": self.done()})
             return super().cancel(msg)
 
     return WatchedTask(coroutine, loop=asyncio.get_running_loop())
@@ -202,6 +210,7 @@ async def fetch_case(
     evidence["runs"] = job.snapshot()
     evidence["calls"] = job.calls()
     evidence["never_awaited"] = job.never_awaited()
+    evidence["clock_went_backwards"] = clock.went_backwards
     await cancel_leftovers([runner, *job.tasks])
     return evidence
 
@@ -237,11 +246,12 @@ async def guarded_case(
     releases: list[dict[str, Any]] = []
     ended: list[float] = []
 
+    @handed
     def release() -> None:
         releases.append({"at": clock(), "source": source.caller_in_exercise(), "runs": job.snapshot()})
 
     task = asyncio.create_task(function(job.worker, name, delay, release))
-    task.add_done_callback(lambda _: ended.append(clock()))
+    task.add_done_callback(handed(lambda _: ended.append(clock())))
     evidence: dict[str, Any] = {}
     if cancel_at is not None:
         await asyncio.sleep(cancel_at)
@@ -256,6 +266,7 @@ async def guarded_case(
     evidence["runs"] = job.snapshot()
     evidence["calls"] = job.calls()
     evidence["never_awaited"] = job.never_awaited()
+    evidence["clock_went_backwards"] = clock.went_backwards
     await cancel_leftovers([task, *job.tasks])
     return evidence
 
@@ -293,6 +304,7 @@ async def stop(exercise: ModuleType, seconds: float, cleanup: float, deadline: f
     evidence["record"] = dict(record)
     evidence["task"] = task_state(task)
     evidence["cancel_calls"] = [{**call, "at": clock.since(call["at"])} for call in cancel_calls]
+    evidence["clock_went_backwards"] = clock.went_backwards
     await cancel_leftovers([runner, task])
     return evidence
 
@@ -357,7 +369,7 @@ def quiet_cancellations() -> None:
         if not isinstance(context.get("exception"), asyncio.CancelledError):
             loop.default_exception_handler(context)
 
-    asyncio.get_running_loop().set_exception_handler(handler)
+    asyncio.get_running_loop().set_exception_handler(handed(handler))
 
 
 def catch_sites(function: Any) -> list[dict[str, Any]]:

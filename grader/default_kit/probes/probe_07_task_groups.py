@@ -22,6 +22,7 @@ from typing import Any
 from grader.subject import (
     Deadline,
     describe_raised,
+    handed,
     plain,
     probe,
     source,
@@ -103,7 +104,7 @@ def recording_worker(book: Book) -> Callable[[str, float], Coroutine[Any, Any, A
         book.coroutines += [job, inner]
         return job
 
-    return worker
+    return handed(worker)  # the student's code gets no way back to the book
 
 
 def describe_error(exc: BaseException, book: Book, depth: int = 0) -> dict[str, Any]:
@@ -162,7 +163,7 @@ async def run(
     function started that were still pending then); ``timeline``.
     """
     runner = getattr(exercise, function)
-    asyncio.get_running_loop().set_exception_handler(quiet)
+    asyncio.get_running_loop().set_exception_handler(handed(quiet))
     book = Book(failures)
     created: list[asyncio.Task[Any]] = []
     deadline = sum(durations.values()) * 10
@@ -196,7 +197,7 @@ async def handle(exercise: ModuleType, scenarios: list[dict[str, Any]]) -> list[
     student's line of each call), ``runs`` (how many times run()
     was called) and ``run_awaited`` (whether a coroutine run() returned ever started).
     """
-    asyncio.get_running_loop().set_exception_handler(quiet)
+    asyncio.get_running_loop().set_exception_handler(handed(quiet))
     return [await handle_one(exercise.handle_errors, scenario) for scenario in scenarios]
 
 

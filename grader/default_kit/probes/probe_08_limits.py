@@ -25,6 +25,7 @@ from typing import Any
 from grader.subject import (
     Deadline,
     describe_raised,
+    handed,
     plain,
     probe,
     source,
@@ -132,7 +133,7 @@ def recording_worker(book: Book) -> Callable[[str, float], Coroutine[Any, Any, A
         book.note_semaphores(name)
         return timeline.worker(name, delay)
 
-    return worker
+    return handed(worker)  # the student's code gets no way back to the book
 
 
 def recording_fetch(book: Book, durations: dict[str, float]) -> Callable[[str], Coroutine[Any, Any, Any]]:
@@ -145,7 +146,7 @@ def recording_fetch(book: Book, durations: dict[str, float]) -> Callable[[str], 
         book.coroutines += [job, inner]
         return job
 
-    return fetch
+    return handed(fetch)
 
 
 def describe_error(exc: BaseException, book: Book) -> dict[str, Any]:
@@ -181,7 +182,7 @@ async def observe(
     (job -> the semaphores its call saw); ``tasks_made_at`` (when each task it started was made);
     ``semaphore_line`` (the line of ``function`` itself that makes a semaphore, if one does).
     """
-    asyncio.get_running_loop().set_exception_handler(quiet)
+    asyncio.get_running_loop().set_exception_handler(handed(quiet))
     book = Book(failures)
     created: list[asyncio.Task[Any]] = []
     made_at: list[float] = []  # when each of those tasks was created, on the loop's clock

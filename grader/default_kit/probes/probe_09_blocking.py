@@ -47,6 +47,7 @@ from typing import Any
 from grader.subject import (
     Deadline,
     describe_raised,
+    handed,
     plain,
     probe,
     source,
@@ -132,14 +133,14 @@ class Watch:
                 raise JobFailed(fails)
             return value
 
-        return func
+        return handed(func)  # the student's code gets no way back to the watch
 
     def hasher(self, values: dict[str, str]) -> Callable[..., Any]:
         def hasher(*args: Any, **kwargs: Any) -> Any:
             self.run(list(args), kwargs)
             return values.get(args[0]) if len(args) == 1 and isinstance(args[0], str) else None
 
-        return hasher
+        return handed(hasher)
 
     def run(self, args: list[Any], kwargs: dict[str, Any]) -> None:
         on_loop = threading.get_ident() == self.loop_thread
@@ -235,10 +236,11 @@ class Submissions:
             except BaseException:
                 watch.finished(entry)
                 raise
-            future.add_done_callback(lambda _: watch.finished(entry))
+            future.add_done_callback(handed(lambda _: watch.finished(entry)))
             return future
 
-        cls.submit = submit  # type: ignore[method-assign,assignment]  # the pool's submit, watched while the student's code runs
+        # The pool's submit, watched while the student's code runs: a stand-in, whose closure leads nowhere.
+        cls.submit = handed(submit)  # type: ignore[method-assign,assignment]
         try:
             yield
         finally:
@@ -288,7 +290,7 @@ async def observe(watch: Watch, call: Callable[[], Coroutine[Any, Any, Any]], wh
     evidence is complete and no thread of the judge's outlives the probe.
     """
     loop = watch.loop
-    loop.set_exception_handler(quiet)
+    loop.set_exception_handler(handed(quiet))
     evidence: dict[str, Any] = {"left_running": [], "hang": None}
     created: list[asyncio.Task[Any]] = []
     submissions = Submissions()
@@ -355,7 +357,7 @@ async def run_with_heartbeat(
     watch = Watch(beats, together=1, beats_count=True)
     func = watch.blocking(value, fails)
     evidence = await observe(
-        watch, lambda: exercise.run_with_heartbeat(func, watch.beat, interval), "run_with_heartbeat()", AFTER * interval
+        watch, lambda: exercise.run_with_heartbeat(func, handed(watch.beat), interval), "run_with_heartbeat()", AFTER * interval
     )
     raised = evidence.get("raised")
     if raised and raised.get("type") == JobFailed.__name__:

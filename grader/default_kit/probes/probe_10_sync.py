@@ -38,6 +38,7 @@ from typing import Any
 
 from grader.subject import (
     describe_raised,
+    handed,
     plain,
     probe,
     source,
@@ -203,7 +204,7 @@ def make_store(
     reading.__name__ = reading.__qualname__ = "read"
     writing.__name__ = writing.__qualname__ = "write"
     store = Store()
-    store.read, store.write = read, write
+    store.read, store.write = handed(read), handed(write)  # the student's code gets no way back to the balance
     return store
 
 

@@ -42,7 +42,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import ModuleType
 from typing import Any
 
-from grader.subject import describe_raised, plain, probe, source, tasks, virtual_time
+from grader.subject import describe_raised, handed, plain, probe, source, tasks, virtual_time
+from grader.subject.handout import STAND_IN_FRAMES
 
 HOST = "127.0.0.1"
 STEP = 5.0  # virtual seconds one step of a conversation may take; a right answer takes none
@@ -124,10 +125,11 @@ class Watch:
                 watch.remember(coroutine, label, source.caller_in_exercise())
                 return coroutine
 
-            return call
+            return handed(call)
 
         def close(obj: Any) -> Any:
-            if sys._getframe(1).f_code.co_name != "__del__":  # a writer collected unclosed is closed by asyncio
+            # Past the stand-in's frames (the audit hook's, the stand-in's own): a writer collected unclosed is closed by asyncio.
+            if sys._getframe(1 + STAND_IN_FRAMES).f_code.co_name != "__del__":
                 site = source.caller_in_exercise()
                 if site is not None:
                     watch.closes.append(site)
@@ -135,7 +137,7 @@ class Watch:
 
         for (cls, name, label), (_, _, original) in zip(coroutines, originals):
             setattr(cls, name, coroutine_method(original, label))
-        writer.close = close  # type: ignore[method-assign,assignment]  # watched for the student's code; restored below
+        writer.close = handed(close)  # type: ignore[method-assign,assignment]  # watched for the student's code; restored below
         try:
             yield
         finally:
@@ -203,7 +205,7 @@ def watching() -> Iterator[Watch]:
     watch = Watch()
     _idle_at[0] = None
     loop = asyncio.get_running_loop()
-    loop.set_exception_handler(_quiet_cancellations)
+    loop.set_exception_handler(handed(_quiet_cancellations))
     lookup = loop.getaddrinfo
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
@@ -215,7 +217,7 @@ def watching() -> Iterator[Watch]:
         watch.lookups.append({"host": str(host), "source": site})
         return lookup(host, *args, **kwargs)
 
-    loop.getaddrinfo = getaddrinfo  # type: ignore[method-assign]  # this loop only, for this call
+    loop.getaddrinfo = handed(getaddrinfo)  # type: ignore[method-assign]  # this loop only, for this call
     _watching[0] = watch
     try:
         with watch.wrapping(), tasks.recording_tasks(watch.tasks.append):
@@ -578,7 +580,7 @@ class Serving:
     async def run(self, exercise: ModuleType, args: dict[str, Any]) -> None:
         ended: dict[str, Any] = {}
         try:
-            await exercise.serve(self.ready, self.stop, **args)
+            await exercise.serve(handed(self.ready), self.stop, **args)
             ended["how"] = "returned"
         except asyncio.CancelledError:
             ended["how"] = "cancelled"

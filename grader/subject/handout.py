@@ -1,0 +1,65 @@
+"""Callables handed to the student's code that lead nowhere: no way back to the probe's records.
+
+A probe's recording function closes over its records (a book of calls, a watch on the
+loop, a balance): handed to the student's code as it is, its ``__closure__``,
+``__self__`` or ``__globals__`` lead to them, and a submission could edit the evidence
+instead of earning it. :func:`handed` gives the student's code a stand-in instead: a
+function with no closure, no defaults and globals of its own that hold only
+``sys.audit`` and a number. A call of the stand-in raises an audit event; the one hook
+installed here answers it, for the stand-in's own code object only, by calling the
+probe's function, which only the hook's closure holds (audit hooks cannot be listed from
+Python, and the garbage collector's walks are refused in the subject, see
+:mod:`grader.subject.guard`). What the probe's function returns or raises, the stand-in
+returns or raises.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import types
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+EVENT = "asynclings.handout"
+STAND_IN_FRAMES = 2  # between a function called through its stand-in and the caller: the hook's, the stand-in's
+_audit = sys.audit
+_numbers = itertools.count()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stand_in(*args: Any, **kwargs: Any) -> Any:
+    out: list[Any] = []
+    _audit(_EVENT, _KEY, args, kwargs, out)  # type: ignore[name-defined]  # noqa: F821 - names in the stand-in's own globals
+    return out[0]
+
+
+def handed(function: F) -> F:
+    """A stand-in for ``function`` to hand to the student's code: it calls ``function``, and leads nowhere else."""
+    key = next(_numbers)
+    _audit(EVENT, -1, (key, function), {}, [])
+    scope = {"_audit": _audit, "_EVENT": EVENT, "_KEY": key, "__builtins__": {}}
+    stand_in = types.FunctionType(_stand_in.__code__, scope, getattr(function, "__name__", "function"))
+    stand_in.__qualname__ = getattr(function, "__qualname__", stand_in.__name__)
+    stand_in.__doc__ = getattr(function, "__doc__", None)
+    return stand_in  # type: ignore[return-value]  # called as ``function`` is
+
+
+def install() -> None:
+    """Add the hook that keeps the probes' functions and calls them for their stand-ins, before any student code runs."""
+    functions: dict[int, Callable[..., Any]] = {}
+    getframe, calls, registers = sys._getframe, _stand_in.__code__, handed.__code__
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event != EVENT:
+            return
+        key, arguments, keywords, out = args
+        caller = getframe(1).f_code
+        if key == -1 and caller is registers:
+            number, function = arguments
+            functions[number] = function
+        elif caller is calls and key in functions:
+            out.append(functions[key](*arguments, **keywords))
+
+    sys.addaudithook(hook)
