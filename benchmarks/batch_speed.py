@@ -161,18 +161,18 @@ def main() -> None:
         memory = json.loads(errors.strip().splitlines()[-1])
         graded = len(list((folder / "out" / "reports").glob("*.json")))
         cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-    per_submission = wall * args.jobs / args.students
+    cores = os.cpu_count() or 1
+    per_submission = wall * cores / args.students  # slots may outnumber cores: what one core spends on one student
     print(f"{args.students} submissions x {EXERCISES} exercises, -j {args.jobs}, sandbox {args.sandbox}, medians of {args.runs} runs, cpu_count {os.cpu_count()}")
     print(f"  python -c pass                       {bare_python:7.3f} s")
     print(f"  a worker's imports (fresh python)    {imports:7.3f} s")
     print(f"  bare pytest, 1 async test            {bare_pytest:7.3f} s")
     per_exercise = (one - single) / (EXERCISES - 1)
-    print(f"  grade_folder, 1 submission alone     {one:7.3f} s  (1 exercise: {single:.3f} s; so {single - per_exercise:.3f} s fixed + {per_exercise:.3f} s per exercise)")
+    print(f"  grade_folder, 1 submission alone     {one:7.3f} s  (1 exercise: {single:.3f} s; so {single - per_exercise:.3f} s fixed + {per_exercise:.3f} s per exercise, two judges from four exercises)")
     print(f"  grade batch, {args.students} with nothing to run   {machinery:7.2f} s  (the batch's own work: find, copy, hash, records, gradebook)")
     print(f"  grade batch, {graded} submissions       {wall:7.2f} s  = {args.students / wall:.2f} submissions/s  (target: 200 in < 20 s)")
-    print(f"  per submission, per job slot         {per_submission:7.3f} s  = {per_submission / bare_pytest:.1f}x bare pytest, "
-          f"{per_submission / bare_python:.0f}x python -c pass; {per_submission - one:+.3f} s against grade_folder alone "
-          "(a slot keeps its worker; grade_folder alone starts one)")
+    print(f"  per submission, per core             {per_submission:7.3f} s  = {per_submission / bare_pytest:.1f}x bare pytest, "
+          f"{per_submission / bare_python:.0f}x python -c pass ({cores} cores, {args.jobs} slots)")
     largest = max(memory["children_kib"], sampler.peak_kib)
     print(f"  peak RSS: batch parent {memory['parent_kib'] / 1024:.0f} MiB, largest process it started {largest / 1024:.0f} MiB  (limit: 512 MiB)")
     print(f"  CPU used by everything measured: {cpu.ru_utime + cpu.ru_stime:.1f} s (processes inside bwrap's pid namespace are not counted)")
