@@ -8,13 +8,19 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+from grader.authoring.packs import grade_files
 from grader.grading import grade_folder
 from grader.kit import Kit
+from grader.model import ExerciseResult
 
-from .conftest import GOLDEN, ROOT
+from .conftest import GOLDEN, GOLDEN_SCENARIOS, ROOT
 
 SUBMISSIONS = [ROOT / "solutions", *sorted(GOLDEN.glob("03_concurrency/*"))]
+# Day two's exercises whose probes let real time pass: threads run for real (09), sockets
+# carry real bytes (11), and a frozen loop or a runaway call is stopped after real seconds.
+REAL_TIME = ("09_blocking", "11_streams")
 
 
 def verdicts(kit: Kit) -> list[dict]:
@@ -44,3 +50,18 @@ def test_verdicts_identical_under_load(kit: Kit) -> None:
     with saturated_cores():
         loaded = verdicts(kit)
     assert json.dumps(loaded, sort_keys=True) == json.dumps(idle, sort_keys=True)
+
+
+def judged(result: ExerciseResult) -> list[object]:
+    """A verdict, check by check: status, score and the help given. (Messages quote values made
+    afresh for each run, and a loop spinning forever is stopped wherever it happens to be.)"""
+    return [result.status, result.score, [(c.id, c.status, c.score, c.help) for c in result.checks]]
+
+
+def test_real_time_verdicts_identical_under_load(kit: Kit, golden_verdicts: dict[Path, ExerciseResult]) -> None:
+    """Every golden file of the exercises that let real time pass, with both cores saturated, against the idle run."""
+    scenarios = [folder for folder in GOLDEN_SCENARIOS if folder.parent.name in REAL_TIME]
+    files = [(kit.exercise(f.parent.name), (f / kit.exercise(f.parent.name).file).read_bytes()) for f in scenarios]
+    with saturated_cores():
+        loaded = grade_files(kit, files, jobs=os.cpu_count() or 2)
+    assert {f.name: judged(r) for f, r in zip(scenarios, loaded)} == {f.name: judged(golden_verdicts[f]) for f in scenarios}
