@@ -19,7 +19,8 @@ from collections.abc import Coroutine, Iterator
 from types import ModuleType
 from typing import Any
 
-from grader.subject import plain, probe, source_ref, timeline, virtual_time, within
+from grader.subject import handed, plain, probe, source_ref, timeline, virtual_time, within
+from grader.subject.handout import STAND_IN_FRAMES
 from grader.subject.source import in_exercise
 
 ORIGIN_DEPTH = 32  # frames kept with each new coroutine: enough to reach the student's line from a helper
@@ -91,7 +92,7 @@ def get_event_loop_recorded(exercise: ModuleType, sites: list[dict[str, Any]]) -
     real = asyncio.get_event_loop
 
     def get_event_loop() -> asyncio.AbstractEventLoop:
-        caller = sys._getframe(1)
+        caller = sys._getframe(1 + STAND_IN_FRAMES)  # past the stand-in's frames: the hook's, the stand-in's own
         if not in_exercise(caller.f_code):
             return real()
         sites.append(source_ref(caller.f_lineno))
@@ -105,8 +106,9 @@ def get_event_loop_recorded(exercise: ModuleType, sites: list[dict[str, Any]]) -
             return loop
 
     homes = [(module, name) for module in (asyncio, asyncio.events, exercise) for name, value in vars(module).items() if value is real]
+    stand_in = handed(get_event_loop)  # whose closure leads nowhere: ``sites`` is evidence
     for module, name in homes:
-        setattr(module, name, get_event_loop)
+        setattr(module, name, stand_in)
     try:
         yield
     finally:
@@ -153,7 +155,7 @@ def make_job(exercise: ModuleType, name: str, delay: float, value: str, deadline
     """
     timeline.begin({name: value})
     watch = Watch()
-    job = exercise.make_job(watch.worker, name, delay)
+    job = exercise.make_job(handed(watch.worker), name, delay)  # no way back to the watch
     evidence: dict[str, Any] = {
         "returned": returned(job),
         "started_before_return": len(watch.loops),
@@ -179,7 +181,7 @@ def run_job(exercise: ModuleType, name: str, delay: float, value: str) -> dict[s
     before = len(virtual_time.created_loops())
     get_event_loop: list[dict[str, Any]] = []
     with get_event_loop_recorded(exercise, get_event_loop):
-        result = exercise.run_job(watch.worker, name, delay)
+        result = exercise.run_job(handed(watch.worker), name, delay)  # no way back to the watch
     created = [record.loop for record in virtual_time.created_loops()[before:]]
     loop = watch.loops[0] if watch.loops else None
     evidence = {

@@ -24,12 +24,14 @@ from typing import Any
 
 from grader.subject import (
     describe_raised,
+    handed,
     plain,
     probe,
     source_ref,
     virtual_time,
     within,
 )
+from grader.subject.handout import STAND_IN_FRAMES
 from grader.subject.source import caller_in_exercise, in_exercise
 
 WALL_CLOCKS = ("time", "monotonic", "perf_counter", "time_ns", "monotonic_ns", "perf_counter_ns")
@@ -108,9 +110,10 @@ class Calls:
 def _student_site() -> dict[str, Any] | None:
     """The student's line, when the caller of the recorded function is the exercise file itself.
 
-    Only the direct caller counts: asyncio's own internals may call these functions too.
+    Only the direct caller counts: asyncio's own internals may call these functions too. The recorded
+    functions are handed out as stand-ins (see :func:`_fakes`): their frames are skipped.
     """
-    frame = sys._getframe(2)
+    frame = sys._getframe(2 + STAND_IN_FRAMES)
     return source_ref(frame.f_lineno) if in_exercise(frame.f_code) else None
 
 
@@ -140,7 +143,9 @@ def _fakes(calls: Calls) -> list[tuple[Callable[..., Any], Callable[..., Any]]]:
         real_set(loop)
 
     clocks = [(getattr(time, name), _clock(calls, name, getattr(time, name))) for name in WALL_CLOCKS]
-    return [(real_get, get_event_loop), (real_set, set_event_loop), *clocks]
+    watched: list[tuple[Callable[..., Any], Callable[..., Any]]] = [(real_get, get_event_loop), (real_set, set_event_loop), *clocks]
+    # Stand-ins: ``time.time.__closure__`` must not lead to the calls recorded.
+    return [(real, handed(fake)) for real, fake in watched]
 
 
 def _clock(calls: Calls, name: str, real: Callable[[], Any]) -> Callable[[], Any]:
@@ -173,13 +178,13 @@ def recording(exercise: ModuleType, calls: Calls) -> Iterator[None]:
     def run(runner: asyncio.runners.Runner, coro: Any, **kwargs: Any) -> Any:
         where = caller_in_exercise()
         if where:
-            via = "asyncio.run" if sys._getframe(1).f_code is run_code else "asyncio.Runner"
+            via = "asyncio.run" if sys._getframe(1 + STAND_IN_FRAMES).f_code is run_code else "asyncio.Runner"
             calls.runners.append({"via": via, "source": where})
         return real_run(runner, coro, **kwargs)
 
     for module, name, _, fake in homes:
         setattr(module, name, fake)
-    asyncio.runners.Runner.run = run  # type: ignore[method-assign,assignment]  # watched while the student's code runs
+    asyncio.runners.Runner.run = handed(run)  # type: ignore[method-assign,assignment]  # watched while the student's code runs
     try:
         yield
     finally:
@@ -211,7 +216,7 @@ def run_job(exercise: ModuleType, function: str, delay: float, result: Any = Non
     raised: dict[str, Any] | None = None
     with recording(exercise, calls):
         try:
-            returned = getattr(exercise, function)(job.job)
+            returned = getattr(exercise, function)(handed(job.job))  # no way back to the job's records
         except Exception as exc:  # noqa: BLE001 - judged by the check
             raised = _raised(exc, job)
     # The job holds strong references to its loops, so an unclosed one cannot vanish unseen.
@@ -250,7 +255,7 @@ async def measure(exercise: ModuleType, delay: float, head_start: float) -> dict
     calls = Calls()
     try:
         with recording(exercise, calls):
-            measured = await within(exercise.measure_loop_time(job.job), delay * 10 + 10, "measure_loop_time(job)")
+            measured = await within(exercise.measure_loop_time(handed(job.job)), delay * 10 + 10, "measure_loop_time(job)")
     finally:
         never_awaited = job.never_awaited()
     return {

@@ -23,6 +23,7 @@ from typing import Any
 from grader.subject import (
     Deadline,
     describe_raised,
+    handed,
     plain,
     probe,
     source,
@@ -56,7 +57,8 @@ class LoopWatch:
         self.waiting: dict[str, Any] | None = None
         self.spin: dict[str, Any] | None = None
         self.run_once = self.loop._run_once  # type: ignore[attr-defined]  # asyncio's one turn of the loop
-        self.loop._run_once = self.turn  # type: ignore[attr-defined]  # each turn of the loop passes through turn()
+        # Each turn of the loop passes through turn(), by a stand-in: ``loop._run_once.__self__`` would lead to the waits.
+        self.loop._run_once = handed(self.turn)  # type: ignore[attr-defined]
 
     def turn(self) -> None:
         now = virtual_time.now()
@@ -89,7 +91,7 @@ def watched(body: Probe) -> Probe:
 
     @functools.wraps(body)
     async def run(exercise: ModuleType, **args: Any) -> dict[str, Any]:
-        asyncio.get_running_loop().set_exception_handler(quiet_cancellations)
+        asyncio.get_running_loop().set_exception_handler(handed(quiet_cancellations))
         watch = LoopWatch()
         try:
             evidence = await body(exercise, **args)
@@ -172,7 +174,7 @@ async def poll(
     timeline.begin(values)
     worker = TimedWorker([[name, delay, duration]])
     call = f"poll_task(worker, {name!r}, {delay:g}, {interval:g})"
-    outcome = await attempt(exercise.poll_task(worker, name, delay, interval), deadline, call)
+    outcome = await attempt(exercise.poll_task(handed(worker), name, delay, interval), deadline, call)
     await settle()
     return {**outcome, "timeline": worker.evidence()}
 
@@ -200,7 +202,8 @@ async def run_with_callback(
     start = virtual_time.now()
     worker = TimedWorker(jobs)
     job_list = [(str(name), float(delay)) for name, delay, _ in jobs]
-    outcome = await attempt(exercise.run_with_callback(worker, job_list, on_done), deadline, "run_with_callback()")
+    # Stand-ins: the worker's durations and the calls of on_done are out of the student's reach.
+    outcome = await attempt(exercise.run_with_callback(handed(worker), job_list, handed(on_done)), deadline, "run_with_callback()")
     await settle()
     caller = asyncio.current_task()
     pending = [task for task in asyncio.all_tasks() if task is not caller]
@@ -236,6 +239,6 @@ async def in_completion_order(
     timeline.begin(values)
     worker = TimedWorker(jobs)
     job_list = [(str(name), float(delay)) for name, delay, _ in jobs]
-    outcome = await attempt(exercise.in_completion_order(worker, job_list), deadline, "in_completion_order()")
+    outcome = await attempt(exercise.in_completion_order(handed(worker), job_list), deadline, "in_completion_order()")
     await settle()
     return {**outcome, "timeline": worker.evidence()}

@@ -16,13 +16,14 @@ import asyncio
 import collections
 import contextlib
 import inspect
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from types import CodeType, ModuleType
 from typing import Any
 
 from grader.subject import (
     Deadline,
     describe_raised,
+    handed,
     plain,
     probe,
     source,
@@ -71,7 +72,7 @@ async def process_all(
         return timeline.worker(item, delays[item])
 
     async def call() -> Any:
-        result = await exercise.process_all(list(items), handle, consumers)
+        result = await exercise.process_all(list(items), handed(handle), consumers)  # no way back to the handlers
         # Still in the step in which process_all returned: no other task has run since.
         evidence["returned_at"] = round(virtual_time.now() - start, 6)
         evidence["left_running"] = [describe_task(t) for t in created if not t.done()]
@@ -79,7 +80,7 @@ async def process_all(
         evidence["cancelled"] = sum(1 for t in created if t.cancelled() or t.cancelling())
         return result
 
-    asyncio.get_running_loop().set_exception_handler(quiet_cancellations)
+    asyncio.get_running_loop().set_exception_handler(handed(quiet_cancellations))
     start = virtual_time.now()
     timeline.begin(values)
     task = asyncio.create_task(call())  # created before recording starts: only the student's tasks are recorded
@@ -193,10 +194,10 @@ class QueueWatch:
 
             return call
 
-        replacements = {"put_nowait": put_nowait, "get_nowait": get_nowait, "task_done": task_done}
+        replacements: dict[str, Callable[..., Any]] = {"put_nowait": put_nowait, "get_nowait": get_nowait, "task_done": task_done}
         replacements.update({name: awaitable(name) for name in ("put", "get", "join")})
         for name, replacement in replacements.items():
-            setattr(cls, name, replacement)
+            setattr(cls, name, handed(replacement))  # a stand-in: ``Queue.get.__closure__`` leads nowhere, not to the watch
         try:
             yield
         finally:

@@ -319,14 +319,16 @@ class WatchedThreadLock:
     """A threading lock of the student's, watched: an ask that would block the loop's thread is recorded and refused."""
 
     def __init__(self, lock: Any, name: str, kind: str, blocked: list[dict[str, Any]], clock: Callable[[], float]) -> None:
-        self._lock, self._name, self._kind, self._blocked, self._clock = lock, name, kind, blocked, clock
+        self._lock, self._name, self._kind = lock, name, kind
+        # Stand-ins: the student's code holds this lock, and must find no way back to the records or the clock.
+        self._note, self._clock = handed(blocked.append), handed(clock)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if self._lock.acquire(False):
             return True
         if not blocking:
             return False
-        self._blocked.append({"name": self._name, "kind": self._kind, "site": source.caller_in_exercise(),
+        self._note({"name": self._name, "kind": self._kind, "site": source.caller_in_exercise(),
                               "at": self._clock(), "deposit": DEPOSIT.get()})  # fmt: skip
         raise ThreadLockBlocked(f"{self._kind} {self._name} is held by another task: this thread would block for ever")
 
@@ -427,7 +429,7 @@ async def together(
         notes.update(notes["parked_now"]())
         asyncio.Event.set(go)
 
-    handle = asyncio.get_running_loop().call_later(set_at, fire)
+    handle = asyncio.get_running_loop().call_later(set_at, handed(fire))  # in the loop's timers: no way back to the notes
     start_together = exercise.start_together
     outcome: dict[str, Any]
     try:
@@ -479,31 +481,37 @@ def make_go(notes: dict[str, Any], clock: Callable[[], float], caller: Any) -> a
 
     waiting.__name__, waiting.__qualname__ = "wait", "Event.wait"
 
-    class Event(asyncio.Event):
-        def is_set(self) -> bool:
-            now = clock()
-            notes["polls"] += 1
-            notes["poll_site"] = notes["poll_site"] or source.caller_in_exercise()
-            notes["same"] = notes["same"] + 1 if now == notes["poll_time"] else 0
-            notes["poll_time"] = now
-            if notes["same"] >= SPIN_LIMIT and not asyncio.Event.is_set(self):
-                notes["spinning"] = True
-                raise BusyPolling(f"go.is_set() was asked {SPIN_LIMIT} times at t={now:g} s without time passing")
-            return asyncio.Event.is_set(self)
+    def is_set(self: asyncio.Event) -> bool:
+        now = clock()
+        notes["polls"] += 1
+        notes["poll_site"] = notes["poll_site"] or source.caller_in_exercise()
+        notes["same"] = notes["same"] + 1 if now == notes["poll_time"] else 0
+        notes["poll_time"] = now
+        if notes["same"] >= SPIN_LIMIT and not asyncio.Event.is_set(self):
+            notes["spinning"] = True
+            raise BusyPolling(f"go.is_set() was asked {SPIN_LIMIT} times at t={now:g} s without time passing")
+        return asyncio.Event.is_set(self)
 
-        def wait(self) -> Coroutine[Any, Any, bool]:  # type: ignore[override]  # a plain method that returns the coroutine, as said below
-            # A plain method, so that a call that is never awaited is still seen, with the student's line.
-            site = source.caller_in_exercise()
-            coroutine = waiting(self, site)
-            notes["made"].append((coroutine, site))
-            return coroutine
+    def wait(self: asyncio.Event) -> Coroutine[Any, Any, bool]:
+        # A plain method, so that a call that is never awaited is still seen, with the student's line.
+        site = source.caller_in_exercise()
+        coroutine = waiting(self, site)
+        notes["made"].append((coroutine, site))
+        return coroutine
 
-        def __repr__(self) -> str:
-            return f"<asyncio.locks.Event object at {id(self):#x} [{'set' if asyncio.Event.is_set(self) else 'unset'}]>"
+    def describe(self: asyncio.Event) -> str:
+        return f"<asyncio.locks.Event object at {id(self):#x} [{'set' if asyncio.Event.is_set(self) else 'unset'}]>"
 
-        def set(self) -> None:
-            notes["sets"].append({"at": clock(), "site": source.caller_in_exercise(), **parked()})
-            asyncio.Event.set(self)
+    def set_go(self: asyncio.Event) -> None:
+        notes["sets"].append({"at": clock(), "site": source.caller_in_exercise(), **parked()})
+        asyncio.Event.set(self)
+
+    set_go.__name__ = set_go.__qualname__ = "set"
+    describe.__name__ = describe.__qualname__ = "__repr__"
+
+    # The methods are stand-ins: ``type(go).is_set.__closure__`` leads nowhere, not to the notes.
+    methods = {"is_set": is_set, "wait": wait, "__repr__": describe, "set": set_go}
+    event_class: type[asyncio.Event] = type("Event", (asyncio.Event,), {name: handed(method) for name, method in methods.items()})
 
     notes["parked_now"] = parked
-    return Event()
+    return event_class()

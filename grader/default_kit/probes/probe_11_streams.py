@@ -511,7 +511,7 @@ async def conversations(exercise: ModuleType, talks: list[dict[str, Any]]) -> di
 
     results = []
     with watching() as watch:
-        server = await asyncio.start_server(on_connect, HOST, 0)
+        server = await asyncio.start_server(handed(on_connect), HOST, 0)  # the server's callback leads nowhere: not to ``handlers``
         port = server.sockets[0].getsockname()[1]
         clients: list[Client] = []
         try:
@@ -642,7 +642,7 @@ async def serving(exercise: ModuleType, talks: list[list[str]], stop_after: floa
 
     evidence: dict[str, Any] = {}
     with watching() as watch:
-        first_run = Serving(exercise, watch, handler)
+        first_run = Serving(exercise, watch, handed(handler))  # no way back to ``served``
         runs = [first_run]
         clients = [Client(f"client {number + 1}") for number in range(len(talks))]
         try:
@@ -664,7 +664,7 @@ async def serving(exercise: ModuleType, talks: list[list[str]], stop_after: floa
             for client in clients:
                 await client.close()
 
-            second_run = Serving(exercise, watch, handler)
+            second_run = Serving(exercise, watch, handed(handler))
             runs.append(second_run)
             if await second_run.started():
                 second_run.task.cancel()
@@ -780,7 +780,7 @@ async def client(exercise: ModuleType, lines: list[str], answers: list[str]) -> 
                 await writer.wait_closed()
 
     with watching() as watch:
-        server = await asyncio.start_server(answer, HOST, 0)
+        server = await asyncio.start_server(handed(answer), HOST, 0)  # the server's callback leads nowhere: not to ``received``
         port = server.sockets[0].getsockname()[1]
 
         async def call(outcome: dict[str, Any], connects_from: int) -> None:

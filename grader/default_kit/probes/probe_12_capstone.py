@@ -23,7 +23,7 @@ from collections.abc import Coroutine
 from types import CodeType, ModuleType
 from typing import Any
 
-from grader.subject import describe_raised, plain, probe, source, tasks, virtual_time
+from grader.subject import describe_raised, handed, plain, probe, source, tasks, virtual_time
 
 EVENT = "asynclings.crawl"
 MAX_FETCHES = 400  # fetches recorded per call: a crawl that never stops must not fill the memory
@@ -207,7 +207,7 @@ async def crawl(
                              "started_tasks": 0, "at_end": None, "cancelled_at": None, "cancel_site": None,
                              "started_before_cancel": None, "hang": None}  # fmt: skip
     loop = asyncio.get_running_loop()
-    loop.set_exception_handler(quiet_cancellations)
+    loop.set_exception_handler(handed(quiet_cancellations))
     begin(site)
     origin = virtual_time.now()
 
@@ -222,7 +222,7 @@ async def crawl(
 
     async def call() -> None:
         try:
-            result = await exercise.crawl(start, fetch, limit, timeout)
+            result = await exercise.crawl(start, handed(fetch), limit, timeout)  # ``fetch.__globals__``: the probe file's
         except asyncio.CancelledError:
             ended("cancelled")
             raise
