@@ -30,6 +30,14 @@ GC_WALKS = ("gc.get_objects", "gc.get_referrers", "gc.get_referents")
 # Frames: the way to the executor's locals. Refused only when the student's own file asks.
 FRAME_EVENTS = ("sys._getframe", "sys._current_frames", "sys._getframemodulename")
 FRAME_NAMES = tuple((name,) for name in ("tb_frame", "cr_frame", "gi_frame", "ag_frame"))
+# Hooks that are handed every frame the interpreter runs: the probes' included.
+TRACE_EVENTS = ("sys.settrace", "sys.setprofile")
+# Standard modules that hand frames to whoever calls them (inspect.currentframe, inspect.stack,
+# getcoroutinelocals, traceback.walk_stack, Task.get_stack): a frame they ask for on the
+# student's behalf is the student's asking. (traceback reading a traceback's frames, to
+# print an exception, stays allowed.)
+ON_BEHALF = {"inspect", "asyncio.base_tasks", "traceback"}
+TRACEBACK_READERS = {"traceback"}
 WRITABLE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", os.devnull, os.path.realpath(os.devnull))
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Audit events that change the filesystem, and which of their arguments are paths.
@@ -80,8 +88,10 @@ def arm(
                     refuse(WRITE_VIOLATION.format(path=_real(args[index])))
         elif event in GC_WALKS:
             refuse(INTROSPECTION_VIOLATION.format(what=f"objects ({event})"))
+        elif event in TRACE_EVENTS:
+            refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({event})"))
         elif (event in FRAME_EVENTS or (event == "object.__getattr__" and args[1:2] in FRAME_NAMES)) and _asked_by(
-            in_exercise
+            in_exercise, ON_BEHALF - TRACEBACK_READERS if args[1:2] == ("tb_frame",) else ON_BEHALF
         ):
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
         elif event == "object.__setattr__" and len(args) >= 2 and _graders(args[0]):
@@ -109,13 +119,17 @@ def _graders(target: object) -> bool:
 _asking = [False]
 
 
-def _asked_by(in_exercise: Callable[[Any], bool]) -> bool:
-    """Whether the code that raised the event being handled is the student's own."""
+def _asked_by(in_exercise: Callable[[Any], bool], on_behalf: set[str]) -> bool:
+    """Whether the code that raised the event being handled is the student's own, or a
+    module of ``on_behalf`` that the student's code called."""
     if _asking[0]:
         return False
     _asking[0] = True
     try:
-        return in_exercise(_getframe(2).f_code)
+        frame = _getframe(2)
+        while frame.f_back is not None and frame.f_globals.get("__name__") in on_behalf:
+            frame = frame.f_back
+        return in_exercise(frame.f_code)
     finally:
         _asking[0] = False
 
