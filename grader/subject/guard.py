@@ -38,6 +38,7 @@ TRACE_EVENTS = ("sys.settrace", "sys.setprofile")
 # print an exception, stays allowed.)
 ON_BEHALF = {"inspect", "asyncio.base_tasks", "traceback"}
 TRACEBACK_READERS = {"traceback"}
+STATE_READERS = {"getcoroutinestate", "getgeneratorstate", "getasyncgenstate"}  # they read a frame, hand back a word
 WRITABLE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", os.devnull, os.path.realpath(os.devnull))
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Audit events that change the filesystem, and which of their arguments are paths.
@@ -127,6 +128,8 @@ def _asked_by(in_exercise: Callable[[Any], bool], on_behalf: set[str]) -> bool:
     _asking[0] = True
     try:
         frame = _getframe(2)
+        if frame.f_code.co_name in STATE_READERS and frame.f_globals.get("__name__") == "inspect":
+            return False
         while frame.f_back is not None and frame.f_globals.get("__name__") in on_behalf:
             frame = frame.f_back
         return in_exercise(frame.f_code)

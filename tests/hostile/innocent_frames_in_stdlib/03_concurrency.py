@@ -1,7 +1,8 @@
 """Not hostile: right answers that use standard modules which read frames for the student's
-own ends (logging's caller, a namedtuple's module, a task's repr, a printed traceback)."""
+own ends (logging's caller, a namedtuple's module, a task's repr, a coroutine's state, a printed traceback)."""
 import asyncio
 import collections
+import inspect
 import logging
 import traceback
 
@@ -19,7 +20,7 @@ async def run_sequentially(worker, jobs):
 
 async def run_concurrently(worker, jobs):
     tasks = [asyncio.create_task(worker(name, delay)) for name, delay in jobs]
-    print(repr(tasks[0])[:10])
+    print(repr(tasks[0])[:10], inspect.getcoroutinestate(tasks[0].get_coro()))
     try:
         raise ValueError("shown, then carried on")
     except ValueError:
