@@ -7,8 +7,8 @@ judge itself and keeps its id, so only the hook can write an answer the judge ac
 it writes one answer per request, and only when asked from the executor's own loop. The
 blocking probe's records, the loops created and the guard's refusals are kept here too,
 where a submission can add to them but never take anything away. Before each answer the
-hook compares, by identity, every function, class and module bound in the watched
-modules (asyncio, looptime, the grader's subject code, the probe file) with what they
+hook compares, by identity, every function, class, module and UPPER_CASE constant bound
+in the watched modules (asyncio, looptime, the grader's subject code, the probe file) with what they
 were before the student's code was imported: a submission that rebinds one to bend the
 evidence is reported, and the judge scores the exercise 0.
 """
@@ -25,6 +25,7 @@ from typing import Any
 EVENT = "asynclings.seal"
 REQUEST_BYTES = 1 << 20
 NOTES_KEPT = 100  # of each kind, per request
+CONSTANTS = (int, float, str, bytes, tuple, frozenset)  # values of UPPER_CASE names: a probe's limits and caps
 
 
 # Each function below takes ``sys.audit`` as a default, bound when it was defined: rebinding
@@ -133,11 +134,13 @@ def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleTyp
 
 
 def _bindings(modules: Iterable[ModuleType]) -> dict[str, tuple[dict[str, Any], str, Any]]:
-    """Every function, class and module bound in ``modules``: where it is bound, and what."""
+    """Every function, class, module and constant bound in ``modules``: where it is bound, and what."""
     found: dict[str, tuple[dict[str, Any], str, Any]] = {}
     for module in modules:
         namespace = vars(module)
         for name, value in list(namespace.items()):
-            if isinstance(value, (FunctionType, type, ModuleType, BuiltinFunctionType)):
+            if isinstance(value, (FunctionType, type, ModuleType, BuiltinFunctionType)) or (
+                name.isupper() and isinstance(value, CONSTANTS)
+            ):
                 found[f"{module.__name__}.{name}"] = (namespace, name, value)
     return found
