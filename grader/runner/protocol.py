@@ -8,8 +8,12 @@ the other with the ``parse_…`` function beside it, so the two ends cannot drif
   :func:`receive_job`);
 * **news** (worker → parent, the job's news pipe): :class:`WorkerNews` once per job, then
   :class:`ExerciseEnded` for each exercise, however it ended;
-* **progress** (judge → worker, a pipe per judge): :class:`ExerciseChecked` after each
-  exercise, so the worker can hold the next exercise's time limit;
+* **the queue** (worker → judges, one pipe all the judges of a round read): each
+  exercise's place in the round, a fixed-size record apiece (:func:`queue_records`,
+  :func:`next_in_queue`), so a judge that is done takes the next exercise;
+* **progress** (judge → worker, a pipe per judge): :class:`ExerciseTaken` as a judge
+  takes an exercise and :class:`ExerciseChecked` once it is done, so the worker holds
+  each exercise's time limit and knows which exercise a judge was on;
 * **results** (judge → parent, a pipe per exercise, each line signed with the run's
   secret): :class:`JudgeStarted`, :class:`ChecksCollected`, :class:`CheckOutcome`,
   :class:`Violation`, :class:`JudgeEnded`.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import socket
 import struct
 from pathlib import Path
@@ -86,7 +91,6 @@ class WorkerJob:
     forbidden: tuple[Path, ...] = ()
     cap_processes_by_user: bool = False
     news_fd: int = 1
-    judges: int = 1  # check processes at once, each with its share of the exercises
 
     def dumps(self) -> str:
         return json.dumps(
@@ -98,7 +102,6 @@ class WorkerJob:
                 "forbidden": [str(path) for path in self.forbidden],
                 "cap_processes_by_user": self.cap_processes_by_user,
                 "news_fd": self.news_fd,
-                "judges": self.judges,
             }
         )
 
@@ -113,7 +116,6 @@ class WorkerJob:
             forbidden=tuple(Path(p) for p in data["forbidden"]),
             cap_processes_by_user=data["cap_processes_by_user"],
             news_fd=data["news_fd"],
-            judges=data["judges"],
         )
 
     def pipes(self) -> list[int]:
@@ -204,12 +206,38 @@ def parse_news(line: bytes) -> WorkerNews | ExerciseEnded | None:
 
 # --- progress: judge → worker ----------------------------------------------------------
 
+QUEUE_RECORD_BYTES = 4  # one exercise's place in its round, as digits and a newline
 PROGRESS_BYTES = 256  # a report is a short line: a longer one is none
+
+
+def queue_records(count: int) -> bytes:
+    """The queue for a round of ``count`` exercises: each place, in kit order, one record apiece.
+
+    Records fit a pipe whole, and a pipe hands each read of one record to one reader, so
+    judges reading the same pipe each take a different exercise.
+    """
+    return b"".join(f"{place:{QUEUE_RECORD_BYTES - 1}d}\n".encode() for place in range(count))
+
+
+def next_in_queue(fd: int) -> int | None:
+    """The place of the next exercise in the queue, or ``None`` once it is empty."""
+    record = os.read(fd, QUEUE_RECORD_BYTES)
+    return int(record) if len(record) == QUEUE_RECORD_BYTES else None
+
+
+@dataclasses.dataclass(frozen=True)
+class ExerciseTaken:
+    """The judge took this exercise from the queue and is about to check it."""
+
+    exercise_id: str
+
+    def line(self) -> bytes:
+        return f"{self.exercise_id} taken\n".encode()
 
 
 @dataclasses.dataclass(frozen=True)
 class ExerciseChecked:
-    """The judge finished one exercise with ``exit_code`` and goes on to the next."""
+    """The judge finished its exercise with ``exit_code``, and goes on to take the next."""
 
     exercise_id: str
     exit_code: int
@@ -218,14 +246,14 @@ class ExerciseChecked:
         return f"{self.exercise_id} {self.exit_code} on\n".encode()
 
 
-def parse_progress(line: bytes, expected: str | None) -> ExerciseChecked | None:
-    """A progress line about the exercise the worker expects next, or ``None`` for any other line."""
-    words = line.split()
-    if len(words) != 3 or words[2] != b"on" or expected is None or words[0] != expected.encode():
-        return None
-    if not words[1].isdigit() or len(words[1]) > 3:
-        return None
-    return ExerciseChecked(expected, int(words[1]))
+def parse_progress(line: bytes) -> ExerciseTaken | ExerciseChecked | None:
+    """A progress line, or ``None`` for any other line."""
+    words = line.decode("ascii", "replace").split()
+    if len(words) == 2 and words[1] == "taken":
+        return ExerciseTaken(words[0])
+    if len(words) == 3 and words[2] == "on" and words[1].isdigit() and len(words[1]) <= 3:
+        return ExerciseChecked(words[0], int(words[1]))
+    return None
 
 
 # --- results: judge → parent, signed ---------------------------------------------------

@@ -2,15 +2,17 @@
 
 Starting Python and importing asyncio costs most of a subject's life, and a fork of a
 process that has done both costs a few milliseconds. A template knows no submission
-when it starts: the worker starts one ahead of each judge. The judge asks it over a
-socket for one subject per exercise, sending the descriptors the subject will use (the
-judge's requests, its replies, the student's output), the probe file and, under bwrap,
-the submission's exercise files, which the template writes afresh into its own folder
-before each fork, with the subject's limits, folder and environment. The template never
-runs student code; its children do, each in a session of its own, with the probes armed
-afresh (audit hooks, guard, clock). When a child ends, the template writes how on that
-child's reply pipe, so the judge learns an exit code or a signal even though the child
-is not its own.
+when it starts: the worker starts one ahead of each submission, which its judges share,
+each on a socket of its own. A judge asks it for one subject per exercise, sending the
+descriptors the subject will use (the judge's requests, its replies, the student's
+output), the probe file and, under bwrap, the submission's exercise files, which the
+template writes afresh into its own folder before each fork, with the subject's limits,
+folder and environment. The template never runs student code; its children do, each in
+a session of its own, with the probes armed afresh (audit hooks, guard, clock). When a
+child ends, the template writes how on that child's reply pipe, so the judge learns an
+exit code or a signal even though the child is not its own. When a judge closes its
+socket (it is done, or was killed), the template ends the subjects that judge asked for,
+and itself once every judge has.
 """
 
 from __future__ import annotations
@@ -37,27 +39,32 @@ PR_SET_DUMPABLE = 4
 
 
 def main(arguments: list[str]) -> int:
-    """Serve the judge on the channel until it closes it; then end every child still running."""
+    """Serve the judges on their channels until each has closed its own; then end every child still running."""
     files_into = Path(arguments[arguments.index("--files-into") + 1]) if "--files-into" in arguments else None
+    count = int(arguments[arguments.index("--channels") + 1]) if "--channels" in arguments else 1
     # What is imported now lives as long as every subject: no collection needs to walk it,
     # and a subject's collections then touch (and copy) none of the pages it shares.
     gc.collect()
     gc.freeze()
     _not_dumpable()
-    channel = socket.socket(fileno=CHANNEL_FD)
-    children: dict[int, tuple[int, int]] = {}  # pidfd -> (pid, the reply pipe's write end)
+    channels = [socket.socket(fileno=CHANNEL_FD + index) for index in range(count)]
+    children: dict[int, tuple[int, int, socket.socket]] = {}  # pidfd -> (pid, the reply pipe's write end, who asked)
     by_token: dict[str, int] = {}
     try:
-        while True:
-            waiting_on: list[socket.socket | int] = [channel, *children]
-            for fd in select.select(waiting_on, [], [])[0]:
-                if fd is channel:
-                    if not _take_request(channel, files_into, children, by_token):
-                        return 0
-                elif isinstance(fd, int):  # a child's pidfd
-                    _report_end(fd, children)
+        while channels:
+            waiting_on: list[socket.socket | int] = [*channels, *children]
+            for ready in select.select(waiting_on, [], [])[0]:
+                if isinstance(ready, socket.socket):
+                    if not _take_request(ready, files_into, children, by_token):
+                        channels.remove(ready)  # that judge has gone: so have the subjects it asked for
+                        for pid, _, asked_by in children.values():
+                            if asked_by is ready:
+                                _kill(pid)
+                elif ready in children:  # a child's pidfd
+                    _report_end(ready, children)
+        return 0
     finally:
-        for pid, _ in children.values():
+        for pid, _, _ in children.values():
             _kill(pid)
 
 
@@ -70,7 +77,7 @@ def _not_dumpable() -> None:
 
 
 def _take_request(
-    channel: socket.socket, files_into: Path | None, children: dict[int, tuple[int, int]], by_token: dict[str, int]
+    channel: socket.socket, files_into: Path | None, children: dict[int, tuple[int, int, socket.socket]], by_token: dict[str, int]
 ) -> bool:
     """Start or stop one subject, as the judge asks; ``False`` once the judge has gone."""
     data, fds, _, _ = socket.recv_fds(channel, MESSAGE_BYTES, MAX_DESCRIPTORS)
@@ -94,7 +101,7 @@ def _take_request(
         _become_subject(request, probe_code, requests, replies, output, channel)
     os.close(requests)
     os.close(output)
-    children[os.pidfd_open(pid)] = (pid, replies)
+    children[os.pidfd_open(pid)] = (pid, replies, channel)
     by_token[str(request["token"])] = pid
     return True
 
@@ -164,9 +171,9 @@ def _limit(rlimits: dict[str, list[int]]) -> None:
             continue
 
 
-def _report_end(pidfd: int, children: dict[int, tuple[int, int]]) -> None:
+def _report_end(pidfd: int, children: dict[int, tuple[int, int, socket.socket]]) -> None:
     """A child ended: tell the judge how, on that child's own reply pipe, and let it go."""
-    pid, replies = children.pop(pidfd)
+    pid, replies, _ = children.pop(pidfd)
     _, status = os.waitpid(pid, 0)
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     try:

@@ -1,4 +1,4 @@
-"""A check process, the judge: checks a submission's exercises in turn, on checks the worker collected.
+"""A check process, the judge: checks a submission's exercises one by one, on checks the worker collected.
 
 It never imports the student's code. For each exercise it starts a subject process
 (:mod:`grader.subject`, launched as :mod:`grader.runner.judge.subject_launch` says) that
@@ -25,9 +25,11 @@ from grader.runner.judge.subject_launch import Running, SubjectSetup, Template
 from grader.runner.protocol import (
     ExerciseChecked,
     ExerciseJob,
+    ExerciseTaken,
     JudgeEnded,
     JudgeStarted,
     WorkerJob,
+    next_in_queue,
 )
 
 CHECKS_BROKEN_EXIT = int(pytest.ExitCode.INTERNAL_ERROR)
@@ -56,14 +58,18 @@ class CheckProcess:
         self.template = template
         self.setup = self._subject_setup(exercises)
 
-    def check_in_turn(self, exercises: list[tuple[ExerciseJob, Checks | str]], progress_fd: int) -> int:
-        """Check each ``(exercise, its checks or why they failed to load)`` in turn; the exit code.
+    def check_from_queue(self, exercises: list[tuple[ExerciseJob, Checks | str]], queue_fd: int, progress_fd: int) -> int:
+        """Take each ``(exercise, its checks or why they failed to load)`` from the queue in turn and check it; the exit code.
 
-        After each, ``"<exercise id> <exit code> on"`` goes to ``progress_fd``: the worker
-        holds each exercise's time limit and says how it ended.
+        The queue names places in ``exercises``; every judge of the round reads it, so
+        each exercise goes to whichever judge is free first. ``"<exercise id> taken"``
+        goes to ``progress_fd`` before each, and ``"<exercise id> <exit code> on"`` after:
+        the worker holds each exercise's time limit and says how it ended.
         """
         try:
-            for exercise, checks in exercises:
+            while (place := next_in_queue(queue_fd)) is not None:
+                exercise, checks = exercises[place]
+                os.write(progress_fd, ExerciseTaken(exercise.exercise_id).line())
                 code = self.check(exercise, checks)
                 os.write(progress_fd, ExerciseChecked(exercise.exercise_id, code).line())
         finally:

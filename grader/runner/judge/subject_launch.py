@@ -129,17 +129,19 @@ def _boot(paths: list[str]) -> str:
 
 
 class Template:
-    """A subject template as its starter and its judge hold it: started once, asked for each subject.
+    """A subject template as its starter and one judge hold it: started once, asked for each subject.
 
-    The worker starts it (:meth:`spawn`) before the judge exists; the judge, forked from the
-    worker, inherits this object and asks it for subjects; the worker then lets go of its
-    copy (:meth:`release`), so the template ends when the judge does.
+    The worker starts it (:func:`started_templates`) before the judges exist; a judge,
+    forked from the worker, inherits this object and asks it for subjects; the worker then
+    lets go of its copy (:meth:`release`). One template may serve several judges at once,
+    each on a channel of its own: it ends once every judge has closed its channel.
     """
 
     def __init__(self, sandbox: SubjectSandbox) -> None:
         self.sandbox = sandbox
         self.process: subprocess.Popen[bytes] | None = None
         self.channel: socket.socket | None = None
+        self.shared = False  # other judges ask the same template: closing this channel must not end it
 
     def start(self, setup: SubjectSetup, exercise: Path, probes: Path, output_fd: int) -> Running:
         """A fresh subject for ``exercise``, forked by the template (started again if it died)."""
@@ -188,26 +190,9 @@ class Template:
                 pass
 
     def spawn(self, cwd: Path) -> None:
-        """Start the template process, with ``cwd`` as its folder (process mode; under bwrap its own)."""
-        # Packets, not a stream: each request arrives whole and alone, with its own descriptors.
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-
-        def in_child() -> None:
-            os.dup2(theirs.fileno(), CHANNEL_FD)
-
-        self.process = subprocess.Popen(
-            self.sandbox.command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=cwd,
-            env={key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL") if key in os.environ},
-            pass_fds=(CHANNEL_FD,),
-            preexec_fn=in_child,  # noqa: PLW1509 - neither the worker nor the judge runs threads
-            start_new_session=True,
-        )
-        theirs.close()
-        self.channel = ours
+        """Start a template process for this judge alone, with ``cwd`` as its folder (process mode; under bwrap its own)."""
+        process, (channel,) = _spawn_template(self.sandbox, cwd, 1)
+        self.process, self.channel, self.shared = process, channel, False
 
     def descriptors(self) -> list[int]:
         """The descriptors this object holds open (a forked judge keeps them)."""
@@ -221,11 +206,11 @@ class Template:
         self.process = None
 
     def close(self) -> None:
-        """End the template and every subject it forked (they end with its sandbox, or its session)."""
+        """End this judge's subjects, and the template if no other judge shares it (they end with its sandbox, or its session)."""
         if self.channel is not None:
-            self.channel.close()
+            self.channel.close()  # the template ends the subjects this channel asked for, and itself after the last channel
             self.channel = None
-        if self.process is not None:
+        if self.process is not None and not self.shared:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except OSError:
@@ -233,7 +218,53 @@ class Template:
             # The worker reaps a template it started; the judge that inherited it cannot (not its child).
             self.process.kill()
             self.process.wait()
-            self.process = None
+        self.process = None
+
+
+def _spawn_template(sandbox: SubjectSandbox, cwd: Path, judges: int) -> tuple[subprocess.Popen[bytes], list[socket.socket]]:
+    """Start a template process with a channel for each of ``judges``: the ends on this side."""
+    import fcntl  # POSIX only, as are the descriptors passed below
+
+    # Packets, not a stream: each request arrives whole and alone, with its own descriptors.
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(judges)]
+    wanted = range(CHANNEL_FD, CHANNEL_FD + judges)
+
+    def in_child() -> None:
+        # Out of the way first, then into place: a channel's own number may be another's target.
+        out_of_the_way = [fcntl.fcntl(theirs.fileno(), fcntl.F_DUPFD, CHANNEL_FD + judges) for _, theirs in pairs]
+        for fd, target in zip(out_of_the_way, wanted):
+            os.dup2(fd, target)
+
+    process = subprocess.Popen(
+        [*sandbox.command, "--channels", str(judges)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd,
+        env={key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL") if key in os.environ},
+        pass_fds=tuple(wanted),
+        preexec_fn=in_child,  # noqa: PLW1509 - neither the worker nor the judge runs threads
+        start_new_session=True,
+    )
+    for _, theirs in pairs:
+        theirs.close()
+    return process, [ours for ours, _ in pairs]
+
+
+def started_templates(sandbox: SubjectSandbox, judges: int, cwd: Path) -> list[Template]:
+    """One template, started now in ``cwd`` for ``judges`` judges: a handle on it for each.
+
+    It loads while its starter does something else. Its judges check exercises of the same
+    submission, so they may share what it holds; one template's start costs as much as a
+    judge's first three exercises.
+    """
+    process, channels = _spawn_template(sandbox, cwd, judges)
+    templates = []
+    for channel in channels:
+        template = Template(sandbox)
+        template.process, template.channel, template.shared = process, channel, judges > 1
+        templates.append(template)
+    return templates
 
 
 def _looptime_root() -> str:

@@ -99,7 +99,6 @@ class KeptWorker:
                 forbidden=(*self.hidden, *hidden),
                 cap_processes_by_user=self.cap is None,
                 news_fd=pipes.news_pipe(),
-                judges=self.judges,
             )
             self._send(job)
             pipes.close_write_ends()
@@ -146,7 +145,7 @@ class KeptWorker:
         return self.process is not None and self.process.poll() is None
 
     def _start(self) -> None:
-        command = [sys.executable, "-I", "-m", "grader.runner.worker", *map(str, self.check_files)]
+        command = [sys.executable, "-I", "-m", "grader.runner.worker", f"--judges={self.judges}", *map(str, self.check_files)]
         if self.mode == "process" and self.platform.is_linux and self.platform.is_root:
             command.append("--leave-root")
         if self.mode == "bwrap":

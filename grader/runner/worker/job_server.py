@@ -2,11 +2,11 @@
 
 Runs in the worker process (see :mod:`grader.runner.worker`, which starts it). Where there
 is fork, :class:`JobServer` serves one submission after another from the job socket: it
-forks a check process (the judge, :mod:`grader.runner.judge.check_process`) that checks the
-submission's exercises in turn (or, as the job asks, several at once, each with a share of
-them), holds each exercise's wall-clock limit (:class:`JudgeWatch`),
-forks a fresh judge for the exercises left whenever one ends early, reports how every
-exercise ended on the submission's own news pipe, which no judge holds, and kills
+forks check processes (the judges, :mod:`grader.runner.judge.check_process`; one, or one
+per core for a submission graded alone) that take the submission's exercises from a
+shared queue, holds each exercise's wall-clock limit (:class:`JudgeWatch`), forks fresh
+judges for the exercises left whenever every judge of a round ended early, reports how
+every exercise ended on the submission's own news pipe, which no judge holds, and kills
 whatever the submission left running before it takes the next one
 (:func:`grader.runner.processes.sweep`).
 Without fork (Windows) :class:`OneExerciseRun` checks the one exercise of its job itself.
@@ -32,20 +32,23 @@ import pytest
 
 from grader.runner import channels, processes
 from grader.runner.judge.check_process import CheckProcess, Checks
-from grader.runner.judge.subject_launch import Template
+from grader.runner.judge.subject_launch import Template, started_templates
 from grader.runner.protocol import (
     PROGRESS_BYTES,
+    ExerciseChecked,
     ExerciseEnded,
     ExerciseJob,
+    ExerciseTaken,
     WorkerJob,
     WorkerNews,
     parse_progress,
+    queue_records,
     receive_job,
 )
 
 POLL_SECONDS = 0.005
 WAKE_SECONDS = 0.05  # at least this often, a worker looks whether its check process has ended
-EXIT_GRACE_SECONDS = 1.0  # for a check process to exit once it has reported its last exercise
+BETWEEN_SECONDS = 2.0  # for a check process to take its next exercise, or exit, once done with one
 PIPE_BYTES = 65536
 EXIT_NOT_CLEAN = 3
 PR_SET_DUMPABLE = 4
@@ -138,12 +141,15 @@ class CollectedChecks:
 class JobServer(CollectedChecks):
     """Serve jobs from the socket until the parent closes it, forking check processes for each."""
 
-    def __init__(self, channel: socket.socket, left_root: bool, whole_namespace: bool, template: Template) -> None:
+    def __init__(self, channel: socket.socket, left_root: bool, whole_namespace: bool, warm: list[Template]) -> None:
+        """``warm``: templates started already, one for each judge of the first job."""
         super().__init__()
         self.channel = channel
         self.left_root = left_root
         self.whole_namespace = whole_namespace
-        self.template = template  # warm, for the next job's first judge
+        self.sandbox = warm[0].sandbox
+        self.judges = len(warm)
+        self.warm = warm
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
@@ -166,42 +172,57 @@ class JobServer(CollectedChecks):
             if not clean:
                 os._exit(EXIT_NOT_CLEAN)  # the parent replaces a worker it cannot trust
             os.chdir(home)
-            # After the sweep, which ends every process the last job left: the next job's warm template.
-            self.template = Template(self.template.sandbox)
-            self.template.spawn(Path(home))
+            # After the sweep, which ends every process the last job left: the next job's warm templates.
+            self.warm = started_templates(self.sandbox, self.judges, Path(home))
         return True
 
     def check(self, job: WorkerJob, session: pytest.Session) -> None:
         """Fork check processes until every exercise of the job has ended, one way or another.
 
-        The exercises are dealt into ``job.judges`` shares, each checked in turn by a check
-        process of its own, all at once; the first takes the warm template, the others start
-        their own. A round ends when every one of its check processes has; what a process
-        left unchecked goes to a fresh one in the next round, once what the round left is
-        swept away: no check process meets what another left.
+        Each round puts the exercises not yet ended in a queue and forks up to
+        :attr:`judges` check processes, which take them from the queue one at a time,
+        all at once: a judge that is done with a quick exercise takes the next while
+        another waits on a slow one. The first judges take the warm templates, any
+        others start their own. A round ends when every one of its check processes has;
+        what the round left unchecked (every judge died, or took an exercise and died
+        before it said which) goes to fresh ones in the next round, once what the round
+        left is swept away: no check process meets what another left.
         """
-        shares = [PendingExercises(job, part) for part in deal(list(job.exercises), job.judges)]
-        warm: Template | None = self.template
-        while unfinished := [share for share in shares if share.pending]:
+        left = PendingExercises(job)
+        warm, self.warm = self.warm, []
+        while left.pending:
+            exercises = list(left.pending)
+            queue_r, queue_w = os.pipe()
+            os.write(queue_w, queue_records(len(exercises)))
+            os.close(queue_w)
             watches = []
-            for share in unfinished:
-                template = warm or Template(self.template.sandbox)  # a cold one starts on first use
-                warm = None
+            for _ in range(min(self.judges, len(exercises))):
+                template = warm.pop(0) if warm else Template(self.sandbox)  # a cold one starts on first use
                 progress_r, progress_w = os.pipe()
                 pid = os.fork()
                 if pid == 0:
-                    self._child(share.pending, job, session, progress_w, template)
+                    self._child(exercises, job, session, queue_r, progress_w, template)
                 os.close(progress_w)
                 template.release()  # the judge holds it now
-                watches.append(JudgeWatch(pid, progress_r, share))
+                watches.append(JudgeWatch(pid, progress_r, left))
+            for template in warm:  # more than this job needed: the sweep would end them anyway
+                template.close()
+            warm = []
+            os.close(queue_r)
             follow_all(watches)
             for watch in watches:
                 os.close(watch.progress_fd)
-            if any(share.pending for share in shares):
+            if left.pending:
                 processes.sweep(self.whole_namespace)  # the next check processes must not meet what these left
 
     def _child(
-        self, exercises: list[ExerciseJob], job: WorkerJob, session: pytest.Session, progress_fd: int, template: Template
+        self,
+        exercises: list[ExerciseJob],
+        job: WorkerJob,
+        session: pytest.Session,
+        queue_fd: int,
+        progress_fd: int,
+        template: Template,
     ) -> None:
         """Body of a forked check process; never returns."""
         code = 70
@@ -210,37 +231,29 @@ class JobServer(CollectedChecks):
             _prctl(PR_SET_DUMPABLE, 1)  # its own /proc entries stay its own
             # What its children leave comes back to it, where it can see it (not inherited from the worker).
             _prctl(PR_SET_CHILD_SUBREAPER, 1)
-            # Only its exercises' pipes and its progress pipe: not the job socket (the next
-            # student's job), not the news.
-            _close_all_but({progress_fd, *template.descriptors(), *(fd for e in exercises for fd in (e.result_fd, e.output_fd))})
+            # Only the round's pipes, the queue and its progress pipe: not the job socket (the
+            # next student's job), not the news.
+            exercise_fds = (fd for e in exercises for fd in (e.result_fd, e.output_fd))
+            _close_all_but({queue_fd, progress_fd, *template.descriptors(), *exercise_fds})
             process = CheckProcess(job, exercises, session, template)
-            code = process.check_in_turn([(e, self.checks_for(e)) for e in exercises], progress_fd)
+            code = process.check_from_queue([(e, self.checks_for(e)) for e in exercises], queue_fd, progress_fd)
         finally:
             os._exit(code)
 
 
-def deal(exercises: list[ExerciseJob], hands: int) -> list[list[ExerciseJob]]:
-    """Deal the exercises into ``hands`` shares in snake order (1 2 2 1 1 2 ...): neighbours,
-    often alike in cost, go to different shares; kit order is kept within each."""
-    if hands <= 1:
-        return [exercises]
-    order = [*range(hands), *reversed(range(hands))]
-    shares: list[list[ExerciseJob]] = [[] for _ in range(hands)]
-    for index, exercise in enumerate(exercises):
-        shares[order[index % len(order)]].append(exercise)
-    return [share for share in shares if share]
-
-
 class PendingExercises:
-    """A share of a job's exercises not yet ended; the worker's copies of their pipes, closed as each ends."""
+    """A job's exercises not yet ended; the worker's copies of their pipes, closed as each ends."""
 
-    def __init__(self, job: WorkerJob, exercises: list[ExerciseJob]) -> None:
+    def __init__(self, job: WorkerJob) -> None:
         self.job = job
-        self.pending = list(exercises)
+        self.pending = list(job.exercises)
 
-    def end_first(self, how: ExerciseEnded) -> None:
-        """The first pending exercise ended ``how``: say so on the news pipe, and let go of its pipes."""
-        exercise = self.pending.pop(0)
+    def named(self, exercise_id: str) -> ExerciseJob | None:
+        return next((exercise for exercise in self.pending if exercise.exercise_id == exercise_id), None)
+
+    def end(self, exercise: ExerciseJob, how: ExerciseEnded) -> None:
+        """``exercise`` ended ``how``: say so on the news pipe, and let go of its pipes."""
+        self.pending.remove(exercise)
         channels.close_quietly(exercise.result_fd, exercise.output_fd)
         os.write(self.job.news_fd, dataclasses.replace(how, exercise=exercise.exercise_id).line())
 
@@ -271,29 +284,31 @@ def _key(path: object) -> str:
 
 
 class JudgeWatch:
-    """One check process as its worker follows it: its reports, the current exercise's limit, its end.
+    """One check process as its worker follows it: the exercise it took, that exercise's limit, its end.
 
-    Each exercise has its own time limit, from the end of the one before (or the fork). A
-    process that ends mid-exercise ends that exercise the same way, and the rest go to a
-    fresh one.
+    Each exercise has its own time limit, from when the process takes it. Between
+    exercises, a process has :data:`BETWEEN_SECONDS` to take the next or exit. A process
+    that ends in the middle of an exercise ends that exercise the same way.
     """
 
     def __init__(self, pid: int, progress_fd: int, left: PendingExercises) -> None:
         self.pid = pid
         self.progress_fd = progress_fd
         self.left = left
+        self.current: ExerciseJob | None = None
         self.unread = b""
         self.silent = False  # every writer of the progress pipe has closed it
-        self.deadline = time.monotonic() + left.pending[0].timeout
+        self.deadline = time.monotonic() + BETWEEN_SECONDS
         os.set_blocking(progress_fd, False)
 
     def step(self) -> bool:
-        """Look once: take its reports, and account for its exercises if it ended or overran; whether it is over."""
+        """Look once: take its reports, and account for its exercise if it ended or overran; whether it is over."""
         status = _status(self.pid)  # before reading: once it has ended, all it wrote is there to read
         self.take_reports()
         if status is not None:
-            if self.left.pending:
-                self.left.end_first(_describe_status(status))
+            if self.current is not None:
+                self.left.end(self.current, _describe_status(status))
+                self.current = None
         elif time.monotonic() > self.deadline:
             self.stop_overdue()
         else:
@@ -308,23 +323,17 @@ class JudgeWatch:
         return min(max(self.deadline - time.monotonic(), 0), WAKE_SECONDS)
 
     def stop_overdue(self) -> None:
-        """Kill the process: the current exercise ran out of time, unless its report came meanwhile.
-
-        Then the next exercise never ran, and stays for a fresh process.
-        """
-        overdue = self.left.pending[0] if self.left.pending else None
+        """Kill the process: its exercise ran out of time, unless its report came meanwhile."""
         processes.kill_group(self.pid)
         os.kill(self.pid, signal.SIGKILL)  # also if it left its group (not reaped yet: still its pid)
         os.waitpid(self.pid, 0)
         self.take_reports()
-        if overdue is not None and self.left.pending and self.left.pending[0] is overdue:
-            self.left.end_first(ExerciseEnded("", "timeout", limit=overdue.timeout))
+        if self.current is not None:
+            self.left.end(self.current, ExerciseEnded("", "timeout", limit=self.current.timeout))
+            self.current = None
 
     def take_reports(self) -> None:
-        """End each exercise whose report has arrived, in order; ignore any other line.
-
-        A report is ``b"<exercise id> <exit code> on"``: the process goes on to the next exercise.
-        """
+        """Follow what the process says it took and finished; ignore any other line."""
         try:
             # One read, at most a pipe's worth: a process that floods the pipe cannot keep
             # its worker reading instead of watching the clock.
@@ -336,11 +345,15 @@ class JudgeWatch:
         *lines, unread = (self.unread + chunk).split(b"\n")
         self.unread = unread[-PROGRESS_BYTES:]
         for line in lines:
-            checked = parse_progress(line, self.left.pending[0].exercise_id if self.left.pending else None)
-            if checked is not None:
-                self.left.end_first(ExerciseEnded("", "exit", exit_code=checked.exit_code))
-                more = self.left.pending[0].timeout if self.left.pending else EXIT_GRACE_SECONDS
-                self.deadline = time.monotonic() + more
+            report = parse_progress(line)
+            if isinstance(report, ExerciseTaken) and self.current is None:
+                self.current = self.left.named(report.exercise_id)
+                if self.current is not None:
+                    self.deadline = time.monotonic() + self.current.timeout
+            elif isinstance(report, ExerciseChecked) and self.current is not None and report.exercise_id == self.current.exercise_id:
+                self.left.end(self.current, ExerciseEnded("", "exit", exit_code=report.exit_code))
+                self.current = None
+                self.deadline = time.monotonic() + BETWEEN_SECONDS
 
 
 def follow_all(watches: list[JudgeWatch]) -> None:
