@@ -43,6 +43,10 @@ RUNAWAY_HELP = (
     "Look for a loop whose condition never changes (a counter that is never increased, a `while True` "
     "with no exit), or a job that is started again and again."
 )
+IMPORT_NEVER_ENDED_HELP = (
+    "Code at the top level of the file runs on import, before any check can call your functions: "
+    'put it in a function, or keep it under `if __name__ == "__main__":` as the demo is.'
+)
 FATAL_HELP = "Don't exit or raise SystemExit, KeyboardInterrupt or BaseException: the checks need to keep running."
 
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
@@ -150,6 +154,8 @@ class Subject:
             deadline = reply["deadline"]
             raise NotFinished(str(deadline.get("what")), float(deadline.get("seconds", 0)), deadline.get("detail") or {})
         if "stuck" in reply:
+            if reply.get("during") == "import":
+                raise ImportNeverEnded(min(self.limit, RUNAWAY_SECONDS), reply["stuck"], self.file_name)
             raise Stuck(min(self.limit, RUNAWAY_SECONDS), reply["stuck"])
         if "error" in reply:
             raise KitFault(f"the kit's probe failed: {reply['error']}")
@@ -236,6 +242,19 @@ def describe_end(code: int | None) -> str:
 
 class ImportFailed(Failure):
     """The student's file raised while it was imported: every later check would say the same."""
+
+
+class ImportNeverEnded(ImportFailed):
+    """Importing the student's file kept running past the check's real-time limit: code at its top level never ends."""
+
+    def __init__(self, limit: float, where: dict[str, Any] | None, file_name: str) -> None:
+        source = SourceRef.from_json(where["source"]) if where and where.get("source") else None
+        at = f" at line {source.line}" if source else ""
+        super().__init__(
+            f"importing {file_name} never finished: it was still running{at} after {limit:g} s of real time",
+            IMPORT_NEVER_ENDED_HELP,
+            source=source,
+        )
 
 
 def student_failure(raised: dict[str, Any], file_name: str = "your file") -> Exception:

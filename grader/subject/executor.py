@@ -4,7 +4,8 @@ Forked by :mod:`grader.subject.template` with requests on stdin, answers on desc
 and stdout/stderr going to the student's output. A request is one JSON line ``{"id", "probe", "args"}``; its answer is one
 JSON line ``{"id", ...}`` with exactly one of ``ok`` (the evidence), ``raised`` (the
 student's code raised), ``deadline`` (a call ran out of virtual time) or ``stuck`` (the
-request's time ran out: where the code was). Every answer also carries what the
+request's time ran out: where the code was, and whether it was still importing the
+student's file). Every answer also carries what the
 blocking probe and the guard saw meanwhile, and the warnings that arose in the grader's
 own code (kept out of the student's output, see :mod:`grader.subject.output`).
 """
@@ -114,7 +115,7 @@ def stuck(signum: int, frame: FrameType | None) -> None:
             where = {"function": frame.f_code.co_name, "source": source.source_ref(frame.f_lineno)}
             break
         frame = frame.f_back
-    seal.answer({"stuck": where})
+    seal.answer({"stuck": where, "during": "call" if source.imported() else "import"})
     os._exit(0)
 
 

@@ -30,6 +30,11 @@ def set_exercise(path: Path) -> None:
     _path, _file, _module = path, str(path), None
 
 
+def imported() -> bool:
+    """Whether the student's module has finished importing (an import that raised has not)."""
+    return _module is not None
+
+
 def in_exercise(code: CodeType) -> bool:
     """Whether ``code`` belongs to the student's file (a string comparison: frames are many)."""
     return bool(_file) and code.co_filename == _file
