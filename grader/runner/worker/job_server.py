@@ -48,7 +48,7 @@ from grader.runner.protocol import (
 
 POLL_SECONDS = 0.005
 WAKE_SECONDS = 0.05  # at least this often, a worker looks whether its check process has ended
-BETWEEN_SECONDS = 2.0  # for a check process to take its next exercise, or exit, once done with one
+BETWEEN_SECONDS = 5.0  # for a check process to take its first or next exercise, or exit, once done with one
 PIPE_BYTES = 65536
 EXIT_NOT_CLEAN = 3
 PR_SET_DUMPABLE = 4
@@ -212,6 +212,11 @@ class JobServer(CollectedChecks):
             follow_all(watches)
             for watch in watches:
                 os.close(watch.progress_fd)
+            if len(left.pending) == len(exercises):
+                # No judge of the round got as far as an exercise: the first is charged its
+                # limit, so that every round ends one and the job always ends.
+                stalled = left.pending[0]
+                left.end(stalled, ExerciseEnded("", "timeout", limit=stalled.timeout))
             if left.pending:
                 processes.sweep(self.whole_namespace)  # the next check processes must not meet what these left
 
