@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from grader.runner.protocol import (
     parse_progress,
     queue_records,
 )
+from grader.subject.template import _write_afresh
 
 from .conftest import ROOT
 from .hostile_helpers import marked_processes, strays_after
@@ -47,6 +49,35 @@ def test_progress_lines_name_what_a_judge_took_and_finished() -> None:
     assert parse_progress(ExerciseChecked("07_task_groups", 1).line().rstrip()) == ExerciseChecked("07_task_groups", 1)
     for noise in (b"", b"07_task_groups", b"07 x on", b"07 1234 on", b"a b c d", b"\xff taken extra"):
         assert parse_progress(noise) is None
+
+
+def test_a_file_written_afresh_for_one_judge_is_whole_for_the_other_judges_subject(tmp_path: Path) -> None:
+    """Judges share a template, which writes the submission's files afresh for each subject it
+    starts: a subject of the other judge, importing one of them meanwhile, must read it whole."""
+    source = tmp_path / "judge_copy.py"
+    source.write_text("def greet():\n    return 'hello'\n" * 200)
+    written = tmp_path / "folder" / "01_coroutines.py"
+    written.parent.mkdir()
+    shutil.copy(source, written)
+    expected, seen = source.read_bytes(), []
+    done = threading.Event()
+
+    def import_meanwhile() -> None:
+        while not done.is_set():
+            try:
+                seen.append(written.read_bytes())
+            except FileNotFoundError:
+                seen.append(b"missing")
+
+    reader = threading.Thread(target=import_meanwhile)
+    reader.start()
+    for _ in range(300):
+        with open(source, "rb") as judge_copy:
+            _write_afresh(written, judge_copy.fileno())
+    done.set()
+    reader.join()
+    assert seen and all(content == expected for content in seen)
+    assert os.listdir(written.parent) == [written.name]  # nothing half-written left beside it
 
 
 def test_a_submission_alone_uses_two_judges_from_four_exercises() -> None:

@@ -26,6 +26,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -123,13 +124,17 @@ def _read_all(fd: int) -> bytes:
 
 
 def _write_afresh(path: Path, source: int) -> None:
-    """Put the judge's copy of an exercise file at ``path``, whatever an earlier subject left there."""
+    """Put the judge's copy of an exercise file at ``path``, whatever an earlier subject left there.
+
+    Written beside it and renamed into place: a subject of another judge, importing the
+    file at this moment, reads the whole file, never a half-written or missing one.
+    """
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-    with open(source, "rb", closefd=False) as original, open(path, "xb") as copy:
+    fd, written = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with open(source, "rb", closefd=False) as original, open(fd, "wb") as copy:
         shutil.copyfileobj(original, copy)
+    os.replace(written, path)
 
 
 def _become_subject(
