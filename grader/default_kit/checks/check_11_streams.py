@@ -162,6 +162,10 @@ CLIENT_READ_ALL_HELP = (
     "reader.read() with no size waits until the server closes, but the server waits for your next line: read "
     "one answer per line sent, `await reader.readline()`."
 )
+CLIENT_READ_LINE_HELP = (
+    "reader.read(n) returns whatever has arrived so far, part of an answer or more than one: read each answer "
+    "with `await reader.readline()`, which waits for the whole line."
+)
 CLIENT_ONE_ANSWER_HELP = "After sending a line, read its one answer line with `await reader.readline()` before sending the next."
 CLIENT_RESULT_HELP = (
     'Return what the server sent back, one string per line sent: `answer.decode()` without its "\\n" '
@@ -188,6 +192,14 @@ CLIENT_CANCEL_HELP = "Let a cancellation end echo_client: don't catch asyncio.Ca
 HANG_HELP = "Something is waiting forever: look for an await that nothing will ever wake up."
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def cut_into_pieces(result: list[Any] | None, answers: list[str]) -> bool:
+    """Whether ``result`` holds the server's answers cut where their parts happened to arrive (whitespace aside)."""
+    if not result or result == answers or not all(isinstance(item, str) for item in result):
+        return False
+    got, sent = "".join("".join(result).split()), "".join("".join(answers).split())
+    return bool(got) and sent.startswith(got)
 
 
 def some_lines(count: int) -> list[str]:
@@ -304,6 +316,14 @@ def expect_echoes(exercise: Subject, evidence: dict[str, Any], talk: dict[str, A
     if client["eof"] and got < len(lines) and all(r == line for r, line in zip(replies, lines)):
         who = "handle_echo returned and closed the connection" if handler.get("ended") == "returned" else "the connection was closed"
         raise Failure(f"{who} after echoing {got} of the client's {len(lines)} lines", ECHO_LOOP_HELP)
+    changed = [(line, reply) for line, reply in zip(lines, replies) if line != reply]
+    if len(replies) == len(lines) and all(line.strip() == reply.strip() for line, reply in changed):
+        line, reply = changed[0]
+        raise Failure(
+            f'handle_echo changed a line it sent back: {line!r} came back as {reply!r} (spaces, and a "\\r" before '
+            'the "\\n", are part of the line)',
+            ECHO_UNCHANGED_HELP,
+        )
     raise Mismatch(lines, replies, ECHO_UNCHANGED_HELP, what="the client's lines back, one by one,")
 
 
@@ -314,7 +334,9 @@ def check_loads(exercise: Subject) -> None:
 
 @check("echo")
 def check_echo(exercise: Subject) -> None:
-    lines = some_lines(4)
+    # Spaces around a line and the "\r" of a Windows line end are part of the line.
+    token = secrets.token_hex(3)
+    lines = [*some_lines(2), f"  indented {token}, spaces after  ", f"from Windows {token}\r"]
     evidence = conversations(exercise, [{"lines": lines, "then": "stay"}])
     expect_echoes(exercise, evidence, evidence["talks"][0], lines)
     cause = not_awaited(evidence, "writer.drain")
@@ -670,7 +692,19 @@ def check_client(exercise: Subject) -> None:
         near = [f"{a}\n" for a in answers], [repr((a + "\n").encode()) for a in answers], [repr(a.encode()) for a in answers]
         if shown is not None and any(shown == variant for variant in near):
             raise Failure(f'echo_client returned {shown}: bytes, or lines with their "\\n"', CLIENT_DECODE_HELP)
+        if cut_into_pieces(shown, answers):
+            raise Failure(
+                f"echo_client returned {shown}: the server sent {answers}, each answer in two parts, and these are "
+                "the parts as they happened to arrive",
+                CLIENT_READ_LINE_HELP,
+            )
         raise Mismatch(answers, result, CLIENT_RESULT_HELP, what="the server's answers")
+    expect(
+        not evidence.get("sent_ahead"),
+        "echo_client sent a line before the answer to the line before it had arrived (the server still had that "
+        "answer to send when the next line came in)",
+        CLIENT_ONE_ANSWER_HELP,
+    )
     open_sockets = [place for place in evidence["connections"] if not place["closed"]]
     if open_sockets:
         if evidence["closes"] == 0:
@@ -692,5 +726,11 @@ def check_client(exercise: Subject) -> None:
         raise Failure(f"{when}, but it went on waiting at {parked_where(parked)}", CLIENT_CANCEL_HELP, source=ref(parked[0]["source"]))
     if cancelled.get("ended") == "raised":
         raise student_failure(cancelled["raised"], exercise.file_name)
+    if cancelled.get("ended") == "returned":
+        raise Failure(
+            f"{when}, but it caught the cancellation and returned {cancelled.get('result')!r}: whoever cancelled it "
+            "(a timeout, say) is told it finished",
+            CLIENT_CANCEL_HELP,
+        )
     left_open = [place for place in cancelled.get("connections", []) if not place["closed"]]
     expect(not left_open, f"{when}, and it left its connection open", CLIENT_FINALLY_HELP)

@@ -745,12 +745,30 @@ async def crowd(exercise: ModuleType, slow: list[str], quick: dict[str, list[str
 # ------------------------------------------------------------------------------------------------ echo_client
 
 
+async def answer_in_two_parts(writer: asyncio.StreamWriter, answer: bytes) -> None:
+    """Send ``answer`` and its "\\n" as a server may: the first half alone, the rest a few turns of the loop later.
+
+    On loopback the first half is the client's to read before the rest is sent: a client
+    that takes whatever has arrived (``read(n)``) gets half an answer, one that reads a
+    line (``readline()``) the whole of it.
+    """
+    half = len(answer) // 2
+    writer.write(answer[:half])
+    await writer.drain()
+    for _ in range(TURNS):
+        await asyncio.sleep(0)
+    writer.write(answer[half:] + b"\n")
+    await writer.drain()
+
+
 @probe
 async def client(exercise: ModuleType, lines: list[str], answers: list[str]) -> dict[str, Any]:
     """``echo_client(HOST, port, lines)`` against the probe's server, which answers line i with ``answers[i]``.
 
-    Evidence: what echo_client returned (or raised, or where it waits), the lines the server
-    received (and any unfinished one), and, at the very step echo_client returned, whether
+    The server sends each answer in two parts (:func:`answer_in_two_parts`). Evidence: what
+    echo_client returned (or raised, or where it waits), the lines the server received (and
+    any unfinished one), whether a line came before the answer to the one before it had been
+    sent (``sent_ahead``), and, at the very step echo_client returned, whether
     each socket it connected was closed and a ``writer.wait_closed()`` had run to its end.
     Then ``cancelled``: echo_client runs again, the server answers its first line only, and
     once the second has arrived the probe cancels echo_client's task: how it ended, and
@@ -760,6 +778,7 @@ async def client(exercise: ModuleType, lines: list[str], answers: list[str]) -> 
     partial: list[bytes] = [b""]
     hold: list[int | None] = [None]  # the server answers no line from this one on
     held = asyncio.Event()
+    sent_ahead = [False]  # the server had more from the client before it had answered the line before
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -772,8 +791,8 @@ async def client(exercise: ModuleType, lines: list[str], answers: list[str]) -> 
                     if hold[0] is not None and number >= hold[0]:
                         held.set()
                         continue
-                    writer.write((answers[number] if number < len(answers) else "?").encode() + b"\n")
-                    await writer.drain()
+                    sent_ahead[0] = sent_ahead[0] or bool(partial[0])
+                    await answer_in_two_parts(writer, (answers[number] if number < len(answers) else "?").encode())
         finally:
             writer.close()
             with contextlib.suppress(Exception):
@@ -805,6 +824,7 @@ async def client(exercise: ModuleType, lines: list[str], answers: list[str]) -> 
                 outcome["parked"] = watch.parked(tasks[0])
             outcome["received"] = list(received)
             outcome["unfinished_line"] = partial[0].decode(errors="replace")[:200]
+            outcome["sent_ahead"] = sent_ahead[0]
             evidence.update(outcome)  # as it is now: the cleanup below ends what is still waiting
             if outcome.get("ended") == "returned" and len(lines) > 1:
                 received.clear()
