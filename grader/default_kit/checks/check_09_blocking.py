@@ -127,6 +127,10 @@ LIMIT_HELP = (
     "`await asyncio.to_thread(hasher, path)`: a semaphore made inside each coroutine, or held only while the coroutines "
     "are created, limits nothing. (A ThreadPoolExecutor(max_workers=limit) with loop.run_in_executor works too.)"
 )
+POOL_PER_CALL_HELP = (
+    "Make one ThreadPoolExecutor(max_workers=limit) in hash_files and hand it every file's hasher, or hold one "
+    "asyncio.Semaphore(limit), made before the coroutines, around each `await asyncio.to_thread(hasher, path)`."
+)
 DICT_HELP = "Return a dict that maps each path to its digest: `dict(zip(paths, digests))`, with the digests in the order of `paths`."
 MAPPING_HELP = (
     "Pair each path with its own digest: asyncio.gather returns the results in the order of its arguments, so "
@@ -169,6 +173,7 @@ class Outcome:
         self.left_running: list[dict[str, str]] = evidence["left_running"]
         self.max_in_flight = int(evidence["max_in_flight"])
         self.max_runnable = int(evidence["max_runnable"])
+        self.pools = int(evidence["pools"])  # thread pools whose jobs called the judge's function
         self.waiting_at = source_of(evidence.get("waiting_at"))
         self.tasks_at = [SourceRef.from_json(where) for where in evidence.get("tasks_at") or []]
         self.job_failed: str | None = evidence.get("raised_job_failed")
@@ -457,9 +462,10 @@ def check_hash_limit(exercise: Subject) -> None:
     run.expect_finished()
     run.expect_ran()
     most = max(run.max_in_flight, run.max_runnable)
+    pools = f": the hashers ran in {run.pools} thread pools, and a pool's max_workers bounds only its own jobs" if run.pools > 1 else ""
     expect(
         most <= LIMIT,
-        f"hash_files let {most} hashers run at once; limit={LIMIT} allows at most {LIMIT}",
-        LIMIT_HELP,
+        f"hash_files let {most} hashers run at once; limit={LIMIT} allows at most {LIMIT}{pools}",
+        POOL_PER_CALL_HELP if pools else LIMIT_HELP,
         source=run.waiting_at or run.definition(),
     )

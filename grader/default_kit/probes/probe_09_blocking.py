@@ -38,8 +38,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from types import ModuleType
 from typing import Any
@@ -92,6 +94,7 @@ class Watch:
         self.waiting_at: dict[str, Any] | None = None  # the student's await that held its coroutine while a call ran
         self.tasks_at: list[dict[str, Any]] | None = None  # where the student's other tasks waited meanwhile
         self.frozen_at: dict[str, Any] | None = None  # the student's line the loop's thread was held at, frozen
+        self.submissions: Submissions | None = None  # the pool jobs handed over meanwhile
 
     def now(self) -> float:
         return round(virtual_time.now() - self.origin, 6)
@@ -144,6 +147,8 @@ class Watch:
 
     def run(self, args: list[Any], kwargs: dict[str, Any]) -> None:
         on_loop = threading.get_ident() == self.loop_thread
+        if self.submissions is not None:
+            self.submissions.calls_judge()
         call: dict[str, Any] = {
             "args": plain(args),
             "kwargs": plain(kwargs),
@@ -207,16 +212,47 @@ class Watch:
 
 
 class Submissions:
-    """Jobs handed to thread pools and not finished yet: how many of them the pools could run at once, at most."""
+    """Jobs handed to thread pools: how many of those that called the judge's function the pools could run at once.
+
+    Counted from the order in which jobs were handed over and finished, as the pools
+    saw it. Only jobs that called the judge's function count: a job that only hands
+    others to a pool (``to_thread(lambda: list(pool.map(hasher, paths)))``) runs no
+    hasher itself.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.outstanding: dict[int, list[Any]] = {}  # id(pool) -> [pool, jobs submitted and not finished]
+        self.jobs: list[dict[str, Any]] = []  # each job handed over: its pool, the pool's workers, whether it called the judge
+        self.order: list[tuple[bool, int]] = []  # (handed over, not finished; job) in the order it happened
         self.skip: set[int] = set()  # the probe's own pacer pools
-        self.max_runnable = 0
+        self.current = threading.local()  # the job this thread is running, if a pool's
+        # Each pool's number: not id(), which a pool made, used once and dropped passes on to the next.
+        self.numbers: weakref.WeakKeyDictionary[concurrent.futures.ThreadPoolExecutor, int] = weakref.WeakKeyDictionary()
+        self.numbered = itertools.count()
 
-    def runnable(self) -> int:
-        return sum(min(count, int(getattr(pool, "_max_workers", count))) for pool, count in self.outstanding.values())
+    @property
+    def max_runnable(self) -> int:
+        """The most jobs that called the judge's function that the pools could have been running at one moment."""
+        workers = {job["pool"]: job["workers"] for job in self.jobs}
+        outstanding: dict[int, int] = {}
+        most = 0
+        for handed_over, index in self.order:
+            job = self.jobs[index]
+            if job["calls_judge"]:
+                outstanding[job["pool"]] = outstanding.get(job["pool"], 0) + (1 if handed_over else -1)
+                most = max(most, sum(min(count, workers[pool]) for pool, count in outstanding.items()))
+        return most
+
+    @property
+    def pools(self) -> int:
+        """How many thread pools ran jobs that called the judge's function."""
+        return len({job["pool"] for job in self.jobs if job["calls_judge"]})
+
+    def calls_judge(self) -> None:
+        """The judge's function was called on this thread: the pool job running here (if any) counts."""
+        index = getattr(self.current, "job", None)
+        if index is not None:
+            self.jobs[index]["calls_judge"] = True
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
@@ -228,15 +264,26 @@ class Submissions:
             if id(pool) in watch.skip:
                 return original(pool, fn, *args, **kwargs)
             with watch.lock:
-                entry = watch.outstanding.setdefault(id(pool), [pool, 0])
-                entry[1] += 1
-                watch.max_runnable = max(watch.max_runnable, watch.runnable())
+                index = len(watch.jobs)
+                number = watch.numbers.get(pool)
+                if number is None:
+                    number = watch.numbers[pool] = next(watch.numbered)
+                watch.jobs.append({"pool": number, "workers": int(getattr(pool, "_max_workers", 1 << 30)), "calls_judge": False})
+                watch.order.append((True, index))
+
+            def job() -> Any:
+                watch.current.job = index
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    watch.current.job = None
+
             try:
-                future = original(pool, fn, *args, **kwargs)
+                future = original(pool, handed(job))
             except BaseException:
-                watch.finished(entry)
+                watch.finished(index)
                 raise
-            future.add_done_callback(handed(lambda _: watch.finished(entry)))
+            future.add_done_callback(handed(lambda _: watch.finished(index)))
             return future
 
         # The pool's submit, watched while the student's code runs: a stand-in, whose closure leads nowhere.
@@ -246,13 +293,14 @@ class Submissions:
         finally:
             cls.submit = original  # type: ignore[method-assign]  # put back
 
-    def finished(self, entry: list[Any]) -> None:
+    def finished(self, index: int) -> None:
         with self.lock:
-            entry[1] -= 1
+            self.order.append((False, index))
 
     def pending(self) -> bool:
         with self.lock:
-            return any(count > 0 for _, count in self.outstanding.values())
+            handed_over = sum(1 if over else -1 for over, _ in self.order)
+        return handed_over > 0
 
 
 @contextlib.contextmanager
@@ -293,7 +341,7 @@ async def observe(watch: Watch, call: Callable[[], Coroutine[Any, Any, Any]], wh
     loop.set_exception_handler(handed(quiet))
     evidence: dict[str, Any] = {"left_running": [], "hang": None}
     created: list[asyncio.Task[Any]] = []
-    submissions = Submissions()
+    submissions = watch.submissions = Submissions()
 
     async def student() -> Any:
         result = await call()
@@ -334,6 +382,7 @@ async def observe(watch: Watch, call: Callable[[], Coroutine[Any, Any, Any]], wh
         beats=watch.beats,
         max_in_flight=watch.max_in_flight,
         max_runnable=submissions.max_runnable,
+        pools=submissions.pools,
         waiting_at=watch.waiting_at or watch.frozen_at,
         tasks_at=watch.tasks_at or [],
     )
