@@ -60,7 +60,9 @@ TWO_FAIL = Scenario((("C", 3.0), ("A", 1.0), ("D", 4.0), ("B", 1.0)), (("A", "Co
 COLLECT = Scenario(SUCCESS.jobs, (("C", "ValueError"), ("A", "ConnectionError")))
 # handle_errors: run() runs these in a TaskGroup. ValueErrors only; ValueErrors and another error; no error.
 BAD_INPUT = Scenario((("C", 2.0), ("A", 1.0), ("B", 1.0)), (("A", "ValueError"), ("B", "ValueError")))
-MIXED = Scenario((("C", 2.0), ("A", 1.0), ("B", 1.0), ("D", 1.0)), (("A", "ValueError"), ("B", "ConnectionError"), ("D", "ValueError")))
+# In the group: A, then B's ConnectionError, then D: a handler that stops at the first error that is
+# no ValueError never reports D.
+MIXED = Scenario((("C", 2.0), ("A", 1.0), ("D", 1.0), ("B", 1.0)), (("A", "ValueError"), ("B", "ConnectionError"), ("D", "ValueError")))
 ALL_GOOD = Scenario((("C", 2.0), ("A", 1.0), ("B", 1.0)))
 
 NEVER_CALLED_HELP = "Call the `worker` you are given for every job; don't build the results yourself."
@@ -158,6 +160,10 @@ PLAIN_EXCEPT_HELP = (
 VALUE_PROPAGATED_HELP = (
     "Once reported, the ValueErrors are handled: they must not propagate. With `except* ValueError` they don't; "
     "then `return None` after the try statement (return is not allowed inside except*)."
+)
+VALUE_ALSO_RAISED_HELP = (
+    "Raise only the errors that are no ValueError: `except* ValueError` takes the ValueErrors out and lets the "
+    "rest propagate by itself; by hand, raise `group.subgroup(lambda e: not isinstance(e, ValueError))`, not the whole group."
 )
 OTHERS_SWALLOWED_HELP = (
     "Only the ValueErrors are yours to handle: let the other errors propagate. `except* ValueError` does that "
@@ -879,6 +885,14 @@ def check_others_propagate(exercise: Subject) -> None:
         not missing,
         f"{mixed.situation}, handle_errors raised {shown(mixed.error)} without {and_list(missing)}: it was lost",
         OTHERS_SWALLOWED_HELP,
+        source=mixed.source,
+    )
+    still = [mixed.errors.name(job) for job in mixed.kinds("ValueError") if job in kept]
+    expect(
+        not still or outcomes["bad input"].error is not None,  # then report_each has said so already
+        f"{mixed.situation}, handle_errors reported the ValueErrors and then raised {shown(mixed.error)}, with "
+        f"{and_list(still)} still in it: a reported ValueError goes no further",
+        VALUE_ALSO_RAISED_HELP,
         source=mixed.source,
     )
     expect(
