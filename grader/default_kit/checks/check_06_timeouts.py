@@ -45,6 +45,7 @@ FETCH: dict[str, dict[str, Any]] = {
     "slow": {"delay": 1.0, "takes": 3.5, "limit": 2.0, "error": None},
     "own_error": {"delay": 1.0, "takes": 0.75, "limit": 2.0, "error": "ValueError"},
     "own_timeout": {"delay": 1.0, "takes": 0.5, "limit": 2.0, "error": "TimeoutError"},
+    "cancelled": {"delay": 1.0, "takes": 3.5, "limit": 2.0, "error": None, "cancel_at": 0.75},  # by its caller
 }
 # run_with_cleanup(worker, name, delay, release), as a task the probe cancels at `cancel_at`.
 GUARDED: dict[str, dict[str, Any]] = {
@@ -77,6 +78,11 @@ NO_TIMEOUT_HELP = (
 CATCH_TIMEOUT_HELP = (
     "When the limit passes, return None: catch the TimeoutError your timeout raises "
     "(`except TimeoutError:` around the `async with asyncio.timeout(limit):` block, or around wait_for)."
+)
+CALLER_CANCEL_HELP = (
+    "A CancelledError inside the block may be your caller's (a Ctrl-C, an outer timeout), not your limit's: don't "
+    "catch it. At the limit, `async with asyncio.timeout(limit):` turns the cancellation into a TimeoutError as it "
+    "exits: catch that, around the block."
 )
 AT_THE_LIMIT_HELP = (
     "Return None exactly when the limit passes: the timeout itself (asyncio.timeout(limit) or wait_for) says when, "
@@ -386,7 +392,7 @@ def check_fetch_in_time(exercise: Subject) -> None:
 
 @check("fetch_timed_out")
 def check_fetch_timed_out(exercise: Subject) -> None:
-    cases, _ = fetch_cases(exercise, "slow")
+    cases, _ = fetch_cases(exercise, "slow", "cancelled")
     case = cases["slow"]
     case.expect_job_ran()
     expect_no_blocking(exercise.blocking)
@@ -451,6 +457,16 @@ def check_fetch_timed_out(exercise: Subject) -> None:
         timeline=case.spans(),
         source=case.call_site(),
     )
+    cancelled = cases["cancelled"]
+    at = cancelled.spec["cancel_at"]
+    if cancelled.ended == "returned":
+        raise Failure(
+            f"fetch_with_timeout's task was cancelled by its caller at t={at:g} s, before the limit of "
+            f"{cancelled.spec['limit']:g} s, and it returned {cancelled.result!r} instead of ending cancelled: "
+            "it took its caller's cancellation for its own timeout",
+            CALLER_CANCEL_HELP,
+            source=cancelled.call_site(),
+        )
 
 
 @check("fetch_own_errors")

@@ -166,7 +166,8 @@ async def background(clock: Clock, record: dict[str, Any], cleanup: float) -> No
 
 @probe
 async def fetch(exercise: ModuleType, cases: list[dict[str, Any]], deadline: float) -> dict[str, Any]:
-    """``fetch_with_timeout(worker, name, delay, limit)`` for each case, each on a clock of its own.
+    """``fetch_with_timeout(worker, name, delay, limit)`` for each case, each on a clock of its own
+    (a case with ``cancel_at`` is cancelled by the probe then, as its caller may).
 
     Evidence per case: ``ended`` (``returned``, ``raised``, ``cancelled``: a CancelledError
     came out, ``pending``: not returned by the deadline), ``result`` or ``raised`` (and
@@ -190,6 +191,7 @@ async def fetch_case(
     value: str,
     error: dict[str, str] | None,
     deadline: float,
+    cancel_at: float | None = None,
 ) -> dict[str, Any]:
     clock = Clock()
     job = Job(clock, takes, value, error)
@@ -203,7 +205,10 @@ async def fetch_case(
             at_return.update(at=clock(), runs=job.snapshot())
 
     runner = asyncio.create_task(call())
-    evidence = await outcome(runner, deadline, "fetch_with_timeout()", job.error)
+    if cancel_at is not None:  # its caller cancels it (a Ctrl-C, an outer timeout): not the limit passing
+        await asyncio.sleep(cancel_at)
+        runner.cancel()
+    evidence = await outcome(runner, max(deadline - clock(), 0.001), "fetch_with_timeout()", job.error)
     evidence["returned_at"] = at_return.get("at")
     evidence["runs_at_return"] = at_return.get("runs", job.snapshot())
     await let_finish(job.tasks, deadline - clock())
