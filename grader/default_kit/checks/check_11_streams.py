@@ -133,6 +133,10 @@ POLL_HELP = (
     "Wait for stop with `await stop.wait()`: it wakes up the moment stop is set. A loop that checks "
     "stop.is_set() and sleeps in between returns late."
 )
+SERVE_FOREVER_CLOSED_HELP = (
+    "server.close() cancels a running `await server.serve_forever()`, and that CancelledError ends serve. The server "
+    "serves without serve_forever(): `await stop.wait()` instead, then close it, await wait_closed() and return."
+)
 CLOSE_SERVER_HELP = (
     "Once stop is set, close the server before returning: `server.close()` then `await server.wait_closed()` "
     "(or wrap the waiting in `async with server:`). Otherwise it goes on listening after serve returned."
@@ -521,6 +525,12 @@ def check_serve_stops(exercise: Subject) -> None:
         )
     if ended["how"] == "raised":
         raise student_failure(ended["raised"], exercise.file_name)
+    if ended["how"] == "cancelled" and ended["stop_set"]:
+        raise Failure(
+            f"stop was set at t={stopped_at:g} s, and serve ended by raising CancelledError, though nothing cancelled "
+            "it: whoever awaits serve is told it was cancelled, not that it returned",
+            SERVE_FOREVER_CLOSED_HELP,
+        )
     if not ended["stop_set"]:
         cause = not_awaited(evidence, "event.wait", "server.serve_forever")
         if cause is not None:
