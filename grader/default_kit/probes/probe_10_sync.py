@@ -174,8 +174,11 @@ def make_store(
 
     async def reading(note: dict[str, Any]) -> Any:
         note["start"] = clock()
+        # A deposit that reads again after its own write waits as long as another read and write
+        # take: a read-back after the lock is released then sees the next deposit's money.
+        again = any(e["op"] == "write" and e["deposit"] == note["deposit"] and e["account"] == account for e in log)
         log.append(note)
-        await asyncio.sleep(read_time)
+        await asyncio.sleep(read_time + (read_time + write_time if again else 0.0))
         note["end"], note["value"] = clock(), plain(cell[0])
         return cell[0]
 
