@@ -13,6 +13,7 @@ from typing import Any
 from grader.checking.feedback import Failure
 from grader.model import SourceRef
 
+MANY = 10  # blocked stretches counted in words from here on
 BLOCKING_HELP = (
     "Inside a coroutine, wait with `await asyncio.sleep(...)`: time.sleep(), blocking calls and busy loops "
     "block the whole event loop, so no other task can run meanwhile."
@@ -24,14 +25,16 @@ def describe(records: list[dict[str, Any]]) -> str:
     first = records[0]
     where = f" at line {first['source']['line']}" if first.get("source") else ""
     inside = f"the coroutine {first['coroutine']}()" if first.get("coroutine") else "a coroutine"
-    more = f" (and {len(records) - 1} more time{'s' if len(records) > 2 else ''})" if len(records) > 1 else ""
+    more = len(records) - 1
+    # A count past a few depends on how long the loop was held, which a loaded machine stretches: not shown.
+    again = f" (and {more} more time{'s' if more > 1 else ''})" if 0 < more < MANY else " (and many more times)" if more else ""
     if first.get("kind") == "time.sleep":
         text = f"time.sleep({first.get('seconds', 0):g}) ran inside {inside}{where}, freezing the event loop"
     elif first.get("kind") == "busy":
         text = f"{inside} kept the CPU busy{where} without awaiting (a busy loop?), freezing the event loop"
     else:
         text = f"{inside} waited in a blocking call{where} without awaiting, freezing the event loop"
-    return text + more
+    return text + again
 
 
 def explain(records: list[dict[str, Any]]) -> Failure:

@@ -190,6 +190,9 @@ class Outcome:
     def expect_finished(self, help: str = "") -> None:
         if self.hang is None:
             return
+        # A call that blocked the loop (time.sleep in a coroutine, say) is why it ran out of time,
+        # whether or not it ran out on this machine: say that, the same on every machine.
+        expect_no_blocking(self.blocking)
         if not help:
             raise NotFinished(str(self.hang["what"]), float(self.hang["seconds"]), {})
         pending = ", ".join(sorted({task["name"] for task in self.hang["pending"]}))
