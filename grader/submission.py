@@ -34,6 +34,10 @@ AWAIT_AT_TOP_LEVEL_HELP = (
 )
 INDENTATION_HELP = "Indent every line of a block by the same amount (4 spaces, no tabs), one level deeper than its `def`, `for` or `if`."
 SYNTAX_HELP = "Python cannot read this line: look for a missing `:`, `)` or quote here or at the end of the line before."
+EXCEPT_STAR_EXIT_HELP = (
+    "An `except*` block may run once for each part of the group, so it cannot `return`, `break` or `continue`: "
+    "handle the errors inside it, and put the `return` after the whole try statement."
+)
 ASYNC_ONLY = {"'await'": "`await`", "'async with'": "`async with`", "'async for'": "`async for`", "asynchronous comprehension": "An `async for` comprehension"}
 
 
@@ -148,6 +152,8 @@ def syntax_help(error: SyntaxError, text: str) -> str:
     """What to do about ``error``: an ``await`` outside a coroutine is named with its function."""
     if isinstance(error, IndentationError):
         return INDENTATION_HELP
+    if "cannot appear in an except* block" in error.msg:
+        return EXCEPT_STAR_EXIT_HELP
     what = next((words for key, words in ASYNC_ONLY.items() if error.msg.startswith(key)), "")
     if not what or "outside" not in error.msg:
         return SYNTAX_HELP

@@ -199,6 +199,23 @@ def test_await_outside_a_coroutine_gets_its_line_and_the_function_to_fix() -> No
     assert top_level is not None and "asyncio.run(main())" in top_level.help
 
 
+def test_a_return_inside_except_star_is_told_where_the_return_goes() -> None:
+    source = textwrap.dedent(
+        """\
+        async def handle_errors(run, report):
+            try:
+                return await run()
+            except* ValueError as bad_input:
+                for error in bad_input.exceptions:
+                    report(error)
+                return None
+        """
+    ).encode()
+    problem = syntax_problem("07_task_groups.py", source)
+    assert problem is not None and problem.where is not None and problem.where.line == 7
+    assert "put the `return` after the whole try statement" in problem.help
+
+
 def test_a_file_that_does_not_compile_fails_its_first_check_with_the_line_and_hint(kit: Kit) -> None:
     folder = GOLDEN / "03_concurrency" / "await_outside_async"
     (exercise,) = grade_folder(folder, kit, kit.select(["03"])).exercises
