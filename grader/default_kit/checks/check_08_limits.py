@@ -55,6 +55,11 @@ EVERY_JOB_HELP = {
     "run_limited": "Call `worker(name, delay)` exactly once for every `(name, delay)` in `jobs`: each call runs that job once more.",
     "fetch_all": "Call `fetch(url)` exactly once for every url in `urls`: each call fetches it once more.",
 }
+WORKER_DIED_HELP = (
+    "A fetch that raises ends whatever awaited it: a worker of your own that awaits fetches one after another stops "
+    "there, and its urls are never fetched. Catch the fetch's exception inside the worker's loop and keep it as "
+    "that url's result, so the worker goes on."
+)
 SORTED_HELP = "Return the results in the order of `{jobs}`, as they came back: don't sort them."
 RESULT_ORDER_HELP = (
     "asyncio.gather returns the results in the order of its arguments, whichever ends first: collect them "
@@ -76,6 +81,14 @@ NO_LIMIT_HELP = (
     "helper coroutine: only `limit` jobs get past it at a time, the others wait for a slot."
 )
 ONE_TOO_MANY_HELP = "The semaphore's number is the number of slots: `asyncio.Semaphore(limit)`, not `limit + 1`."
+STARTED_BEFORE_SLOT_HELP = (
+    "A {job} must have its slot before it starts: take the semaphore first, then start the {job} "
+    "(`async with sem:` around `await` of the {job}, inside the coroutine each task runs), not the other way round."
+)
+WINDOW_HELP = (
+    "Start the next {job} only while fewer than `limit` are in flight: wait as soon as `limit` are running "
+    "(`len(running) >= limit`), not once more than `limit` are."
+)
 OVER_HELP = (
     "Never let more than `limit` jobs run at once: every job must hold a slot of the same semaphore "
     "(`async with sem:`) from before it starts until it ends."
@@ -166,6 +179,7 @@ class Run:
         self.seen: dict[str, list[int]] = {str(k): list(v) for k, v in (evidence.get("seen") or {}).items()}
         self.tasks_made_at = [float(t) for t in evidence.get("tasks_made_at") or []]
         self.semaphore_line = source_of(evidence.get("semaphore_line"))
+        self.fetches_raised: list[str] = list(evidence.get("fetches_raised") or [])  # the urls whose fetch raised
 
     # -- the timeline ------------------------------------------------------------------------
 
@@ -240,10 +254,13 @@ class Run:
         never = [name for name in self.names if name not in calls]
         if never:
             what = f"{joined(never)} {were(len(never))} never fetched" if self.fetching else f"{listed(never)} never ran"
+            # Urls left over once fetches had raised: a worker of the code's own ended with its fetch's exception.
+            raised = self.fetches_raised if self.fetching else []
+            died = f", and the fetch{'es' if len(raised) > 1 else ''} of {joined(raised)} had raised" if raised else ""
             raise Failure(
                 f"{what}: {self.function} called the {self.worker} for {len(set(calls) & set(self.names))} of the "
-                f"{len(self.names)} {self.jobs_name}",
-                EVERY_JOB_HELP[self.function],
+                f"{len(self.names)} {self.jobs_name}{died}",
+                WORKER_DIED_HELP if died else EVERY_JOB_HELP[self.function],
                 timeline=self.spans(),
                 source=self.call_site(),
             )
@@ -458,13 +475,19 @@ def over_failure(run: Run, others: list[Run]) -> Failure | None:
             timeline=run.spans(),
             source=run.call_site(),
         )
-    one_more = all(r.most_in_flight()[0] == r.limit + 1 for r in [run, *others])
-    return Failure(
-        f"{what} ({joined(flying)})",
-        ONE_TOO_MANY_HELP if one_more else OVER_HELP,
-        timeline=run.spans(),
-        source=(run.semaphore_line if one_more else None) or run.call_site(),
-    )
+    if not all(r.most_in_flight()[0] == r.limit + 1 for r in [run, *others]):
+        return Failure(f"{what} ({joined(flying)})", OVER_HELP, timeline=run.spans(), source=run.call_site())
+    # One too many, always: a semaphore with a slot too many, a job started before it has its slot, or a
+    # window of the student's own that waits only once more than `limit` run.
+    made = run.semaphore_line
+    source: SourceRef | None
+    if made is not None and "+" in made.excerpt:
+        help, source = ONE_TOO_MANY_HELP, made
+    elif run.semaphores:
+        help, source = STARTED_BEFORE_SLOT_HELP.format(job=run.job), run.call_site()
+    else:
+        help, source = WINDOW_HELP.format(job=run.job), run.call_site()
+    return Failure(f"{what} ({joined(flying)})", help, timeline=run.spans(), source=source)
 
 
 def idle_failure(run: Run) -> Failure | None:

@@ -224,7 +224,10 @@ async def observe(
     tasks_made_at = [round(moment - origin, 6) for moment in made_at]
     code = getattr(function, "__code__", None)
     line = made_at_line(code) if isinstance(code, CodeType) and source.in_exercise(code) else None
-    return {**end, "semaphores": book.described, "seen": book.seen, "tasks_made_at": tasks_made_at, "semaphore_line": line}
+    return {
+        **end, "semaphores": book.described, "seen": book.seen, "tasks_made_at": tasks_made_at, "semaphore_line": line,
+        "fetches_raised": sorted(book.raised),
+    }  # fmt: skip
 
 
 @probe
