@@ -99,6 +99,10 @@ CANCEL_AWAIT_HELP = (
     "task.cancel() only asks a task to stop: it is still pending when cancel() returns. Await it "
     "(`with contextlib.suppress(asyncio.CancelledError): await pulse`) before you return, so no task outlives the call."
 )
+CANCELLED_AWAITED_HELP = (
+    "Awaiting a task you cancelled raises its CancelledError in your code: await it inside "
+    "`with contextlib.suppress(asyncio.CancelledError):`, so that the call goes on to return func's result."
+)
 FINALLY_HELP = (
     "Stop the heartbeat in a `finally:` block (`try: return await asyncio.to_thread(func)` / `finally:` cancel it and "
     "await it), so that it stops when func raises too."
@@ -230,6 +234,14 @@ class Outcome:
                 "and the checks' function cannot travel there",
                 PROCESS_HELP,
                 source=source_of(self.raised.get("source")) or self.definition(),
+            )
+        if self.raised and self.raised.get("type") == "CancelledError":
+            site = source_of(self.raised.get("source"))
+            raise Failure(
+                f"{self.function} raised CancelledError{f' at line {site.line}' if site else ''} instead of returning, "
+                "though nothing cancelled it: a task that was cancelled raises its CancelledError in whoever awaits it",
+                CANCELLED_AWAITED_HELP,
+                source=site,
             )
         if self.raised and not (expected_raise and self.job_failed is not None):
             raise student_failure(self.raised, self.exercise.file_name)

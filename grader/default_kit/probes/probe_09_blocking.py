@@ -41,6 +41,7 @@ import contextlib
 import itertools
 import sys
 import threading
+import traceback
 import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from types import ModuleType
@@ -363,6 +364,15 @@ async def observe(watch: Watch, call: Callable[[], Coroutine[Any, Any, Any]], wh
                     evidence["hang"] = {"what": timeout.what, "seconds": timeout.seconds, "pending": pending}
                 except Exception as exc:  # noqa: BLE001 - the student's exception, judged with the rest of the evidence
                     evidence["raised"] = describe_raised(exc)
+                except asyncio.CancelledError:
+                    if not (task.done() and task.cancelled()):
+                        raise  # the probe's own call is being cancelled
+                    # The student's call ended cancelled though nothing cancelled it (it awaited a task it had
+                    # cancelled): the task keeps that CancelledError. Its traceback's first line of the student's
+                    # is that await; the deepest is where the other task was cancelled.
+                    cancelled = task._make_cancelled_error()  # type: ignore[attr-defined]
+                    awaited = next((line for frame, line in traceback.walk_tb(cancelled.__traceback__) if source.in_exercise(frame.f_code)), None)
+                    evidence["raised"] = {**describe_raised(cancelled), "source": source.source_ref(awaited) if awaited else None}
                 finally:
                     watch.returned = True
             # The student's code is done: what it left behind (a heartbeat, a thread) gets a while to show itself.
