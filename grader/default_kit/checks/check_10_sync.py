@@ -428,11 +428,12 @@ def check_releases_on_error(exercise: Subject) -> None:
         )
     if not failing.get("store_error"):
         error = StudentRaised(raised)
-        if run.error not in error.message and error.type != "ConnectionError":
+        made_from = failing.get("made_from_store_error")
+        if not made_from and run.error not in error.message and error.type != "ConnectionError":
             raise student_failure(raised, run.file_name)
         raise Failure(
             f"the write of deposit {run.label(1)} raised ConnectionError{when}, but deposit {run.label(1)} raised "
-            f"{error.message} instead of letting the store's own exception through",
+            f"{error.message}{', made from it,' if made_from else ''} instead of letting the store's own exception through",
             LET_THROUGH_HELP,
             source=error.source,
         )
@@ -623,6 +624,9 @@ def check_starts_together(exercise: Subject) -> None:
         source=timeline.first_call_site(),
     )
     expect_no_blocking(run.blocking)
+    if run.raised and timeline.unfinished():
+        # Cut short by its own exception: what the unfinished workers would have done is not known.
+        expect_returned_when_jobs_ended(run)
     if timeline.sequential():
         raise Failure(
             f"after go was set (t={run.set_at:g} s), the workers ran one after another: {timeline.describe()}",

@@ -219,7 +219,10 @@ def ending(task: asyncio.Task[Any], returned_at: float | None, failure: Exceptio
         return {"cancelled": True}
     exc = task.exception()
     if exc is not None:
-        return {"raised": describe_raised(exc), "store_error": exc is failure, "thread_lock": isinstance(exc, ThreadLockBlocked)}
+        return {
+            "raised": describe_raised(exc), "store_error": exc is failure, "thread_lock": isinstance(exc, ThreadLockBlocked),
+            "made_from_store_error": failure in (exc.__cause__, exc.__context__),  # raised while handling it
+        }  # fmt: skip
     return {"result": plain(task.result()), "returned_at": returned_at}
 
 
