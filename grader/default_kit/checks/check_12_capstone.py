@@ -84,6 +84,10 @@ UNBOUNDED_HELP = (
     "Bound the fetches: start exactly `limit` worker tasks that take pages from one queue (or hold an "
     "asyncio.Semaphore(limit) around each fetch). A task per link, with nothing bounding it, runs them all at once."
 )
+SEMAPHORE_PER_CALL_HELP = (
+    "Make the semaphore once, in crawl itself (`sem = asyncio.Semaphore(limit)`), and hold that one around each "
+    "fetch: a semaphore made inside the function each page's task runs bounds only that task."
+)
 HARD_CODED_HELP = (
     "Use the `limit` parameter (`for _ in range(limit)`, or asyncio.Semaphore(limit)): the checks call crawl "
     "with other limits than the demo."
@@ -329,6 +333,8 @@ class Run:
         self.cancelled_at: float | None = found["cancelled_at"]
         self.cancel_site = SourceRef.from_json(found["cancel_site"]) if found.get("cancel_site") else None
         self.task_sites = [SourceRef.from_json(entry["source"]) for entry in found["task_sites"]]
+        # Semaphores made in functions nested in crawl: one per call of them, not one for the crawl.
+        self.semaphores_per_call = [SourceRef.from_json(where) for where in found.get("semaphores_per_call") or []]
         self.tampered = bool(found["clock_went_backwards"])
         self.counts = collections.Counter(f.url for f in self.fetches)
 
@@ -683,6 +689,15 @@ def bounded_failure(run: Run, other: Run) -> Failure | None:
             NO_TIMEOUT_HELP,
             timeline=run.spans(),
             source=late[0].source,
+        )
+    if run.semaphores_per_call:
+        made = run.semaphores_per_call[0]
+        return Failure(
+            f"with limit={run.limit}, {most} fetches were in flight at once at t={moment:g} s: {pages(flying)}; the "
+            f"semaphore at line {made.line} is made anew each time its function runs, so every fetch had one of its own",
+            SEMAPHORE_PER_CALL_HELP,
+            timeline=run.spans(),
+            source=made,
         )
     other_most = other.most_in_flight()[0]
     same = most == other_most and other_most <= other.limit  # the same number whatever the limit: a number of its own

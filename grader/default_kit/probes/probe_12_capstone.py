@@ -17,6 +17,7 @@ file's own code objects and reads the loop's clock itself.
 from __future__ import annotations
 
 import asyncio
+import dis
 import inspect
 import sys
 from collections.abc import Coroutine
@@ -27,6 +28,7 @@ from grader.subject import describe_raised, handed, plain, probe, source, tasks,
 
 EVENT = "asynclings.crawl"
 MAX_FETCHES = 400  # fetches recorded per call: a crawl that never stops must not fill the memory
+SEMAPHORES = frozenset({"Semaphore", "BoundedSemaphore"})  # names whose call makes a semaphore
 _audit = sys.audit
 
 QUEUE_GET: CodeType = asyncio.Queue.get.__code__
@@ -271,10 +273,27 @@ async def crawl(
         raise fatal  # SystemExit, KeyboardInterrupt: an attempt to stop the run, not evidence
     found["crashed"] = crashed(created)
     found["task_sites"] = task_sites(sites)
+    found["semaphores_per_call"] = semaphores_per_call(exercise.crawl)
     final = evidence(close=True)
     found["fetches"], found["never_awaited"] = final["fetches"], final["never_awaited"]
     found["more"], found["clock_went_backwards"] = final["more"], final["clock_went_backwards"]
     return found
+
+
+def semaphores_per_call(function: Any) -> list[dict[str, Any]]:
+    """The lines of functions nested in ``function`` that make a semaphore: one made anew each time they run."""
+    code = getattr(getattr(function, "__func__", function), "__code__", None)
+    if not isinstance(code, CodeType) or not source.in_exercise(code):
+        return []
+    found = []
+    nested = [inner for inner in code.co_consts if isinstance(inner, CodeType)]
+    while nested:
+        inner = nested.pop()
+        nested += [deeper for deeper in inner.co_consts if isinstance(deeper, CodeType)]
+        for instruction in dis.get_instructions(inner):
+            if instruction.argval in SEMAPHORES and instruction.positions and instruction.positions.lineno:
+                found.append(source.source_ref(instruction.positions.lineno))
+    return sorted(found, key=lambda ref: ref["line"])
 
 
 def report_of(result: Any) -> dict[str, Any]:
