@@ -25,6 +25,10 @@ NOT_A_COROUTINE_HELP = (
     "asyncio.create_task() and gather() take the coroutine itself: pass `worker(name, delay)`, without `await` in front."
 )
 UNAWAITED_HELP = "That value is a coroutine, not its result: put `await` before the call (or gather the coroutines)."
+TASK_DONE_TWICE_HELP = (
+    "Call queue.task_done() exactly once for each item you took with get(): once in a `finally:` after the get is "
+    "simplest; an `except` that calls it too counts that item twice, and join() then returns before the work is done."
+)
 NO_LOOP_HELP = "asyncio.create_task() needs a running event loop: call it inside an `async def`, while the loop runs."
 SUGGESTION = re.compile(r"Did you mean:? '?([\w.]+)'?\?")
 QUOTED_NAME = re.compile(r"'(\w+)'")
@@ -73,4 +77,6 @@ def specific_help(error: StudentRaised) -> str:
         return UNAWAITED_HELP
     if error.type == "RuntimeError" and text.endswith("no running event loop"):
         return NO_LOOP_HELP
+    if error.type == "ValueError" and "task_done() called too many times" in text:
+        return TASK_DONE_TWICE_HELP
     return ""
