@@ -79,6 +79,10 @@ CATCH_TIMEOUT_HELP = (
     "When the limit passes, return None: catch the TimeoutError your timeout raises "
     "(`except TimeoutError:` around the `async with asyncio.timeout(limit):` block, or around wait_for)."
 )
+WALL_CLOCK_HELP = (
+    "Ask the timeout whether it was the one that expired, not a clock: `timeout = asyncio.timeout(limit)`, then "
+    "`timeout.expired()` in the except (or, with wait_for, compare `asyncio.get_running_loop().time()`, the loop's own clock)."
+)
 CALLER_CANCEL_HELP = (
     "A CancelledError inside the block may be your caller's (a Ctrl-C, an outer timeout), not your limit's: don't "
     "catch it. At the limit, `async with asyncio.timeout(limit):` turns the cancellation into a TimeoutError as it "
@@ -215,6 +219,7 @@ class Case:
         self.releases: list[dict[str, Any]] = list(evidence.get("releases") or [])
         self.cancelled_at: float | None = evidence.get("cancelled_at")
         self.running_when_cancelled = bool(evidence.get("running_when_cancelled", True))
+        self.wall_clocks: list[dict[str, Any]] = list(evidence.get("wall_clocks") or [])  # the student's reads of time.monotonic() and kin
 
     @property
     def run(self) -> Run:
@@ -399,6 +404,15 @@ def check_fetch_timed_out(exercise: Subject) -> None:
     limit, takes = case.spec["limit"], case.spec["takes"]
     returned = case.returned_at if case.returned_at is not None else 0.0
     run, at_return = case.run, (case.runs_at_return or case.runs)[0]
+    if case.ended == "raised" and case.wall_clocks:  # it measured the time itself, on a clock that stands still here
+        read = case.wall_clocks[0]
+        raise Failure(
+            f"fetch_with_timeout let a TimeoutError out at t={returned:g} s instead of returning None; it read "
+            f"{read['clock']} at line {read['source']['line']} to tell its own timeout from the job's, and while the "
+            "checks run, the event loop's clock is virtual: time.monotonic() and the like stand still",
+            WALL_CLOCK_HELP,
+            source=ref(read["source"]),
+        )
     if case.ended == "raised":  # a TimeoutError: the job raises none here, so it is the timeout's
         raise Failure(
             f"fetch_with_timeout let a TimeoutError out at t={returned:g} s instead of returning None",

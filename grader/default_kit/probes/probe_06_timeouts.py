@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import inspect
+import sys
 import textwrap
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import Callable, Coroutine, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -37,9 +40,11 @@ from grader.subject import (
     virtual_time,
     within,
 )
+from grader.subject.handout import STAND_IN_FRAMES
 
 ERRORS: dict[str, type[Exception]] = {"TimeoutError": TimeoutError, "ValueError": ValueError}
 FOREVER = 3600.0  # virtual seconds: the background task has no end of its own
+WALL_CLOCKS = ("time", "monotonic", "perf_counter")  # they stand still while the loop's clock is virtual
 LEFTOVER_SECONDS = 1.0  # virtual seconds a task cancelled by the probe's cleanup is given to end
 
 
@@ -178,8 +183,39 @@ async def fetch(exercise: ModuleType, cases: list[dict[str, Any]], deadline: flo
     """
     function = exercise.fetch_with_timeout
     quiet_cancellations()
-    found = [await fetch_case(function, deadline=deadline, **case) for case in cases]
+    found = []
+    for case in cases:
+        reads: list[dict[str, Any]] = []
+        with reading_wall_clocks(reads):
+            found.append({**await fetch_case(function, deadline=deadline, **case), "wall_clocks": reads})
     return {"cases": found, "catches": catch_sites(function)}
+
+
+@contextlib.contextmanager
+def reading_wall_clocks(reads: list[dict[str, Any]]) -> Iterator[None]:
+    """Note the student's own reads of a wall clock meanwhile (``time.monotonic()`` and the like).
+
+    On the loop's virtual clock they stand still: code that measures a timeout with one sees
+    no time pass. Only a call made by the student's file itself counts, not asyncio's.
+    """
+    real = {name: getattr(time, name) for name in WALL_CLOCKS}
+
+    def watched(name: str, clock: Callable[[], float]) -> Callable[[], float]:
+        def read() -> float:
+            caller = sys._getframe(1 + STAND_IN_FRAMES)
+            if source.in_exercise(caller.f_code) and len(reads) < 10:
+                reads.append({"clock": f"time.{name}()", "source": source.source_ref(caller.f_lineno)})
+            return clock()
+
+        return handed(read)  # the student's code gets no way back to the reads
+
+    for name, clock in real.items():
+        setattr(time, name, watched(name, clock))
+    try:
+        yield
+    finally:
+        for name, clock in real.items():
+            setattr(time, name, clock)
 
 
 async def fetch_case(
