@@ -75,6 +75,10 @@ LOCK_PER_CALL_HELP = (
     "A lock made inside deposit is a new lock on every call: no two deposits ever share one, so it excludes nobody. "
     "Make it once, in __init__ (`self.lock = asyncio.Lock()`), and take that same lock in every deposit."
 )
+WIDE_SEMAPHORE_HELP = (
+    "Only one deposit at a time may be between its read and its write: use `asyncio.Lock()`, which lets one task in, "
+    "not a Semaphore with more than one slot."
+)
 NARROW_LOCK_HELP = (
     "Hold the lock across the whole read → add → write: put `balance = await self.store.read()` and the write both "
     "inside one `async with self.lock:` block. A lock around only one of them lets another deposit read the old "
@@ -320,8 +324,12 @@ class Deposits:
             "the later of their two writes wiped out the other's update"
         )
         help, source = NO_LOCK_HELP, ref(read.get("site"))
+        wide = next((lock for lock in self.locks if (lock.get("slots") or 0) > 1), None)  # a semaphore of several slots
         if any(lock["kind"].startswith("threading.") for lock in self.locks):
             help = THREAD_LOCK_HELP
+        elif wide is not None:
+            said += f"; {wide['kind']} `{wide['name']}` has {wide['slots']} slots, so {wide['slots']} deposits hold it at once"
+            help, source = WIDE_SEMAPHORE_HELP, ref(wide.get("line")) or source
         elif self.made_in_deposit and not any(lock["kind"].startswith("asyncio.") for lock in self.locks):
             help, source = LOCK_PER_CALL_HELP, ref(self.made_in_deposit[0]["line"])
         elif self.locks or self.made_in_deposit:

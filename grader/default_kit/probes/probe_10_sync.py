@@ -285,8 +285,9 @@ def survey(exercise: ModuleType, accounts: list[Any]) -> list[dict[str, Any]]:
     for where, name, value, put in places(exercise, accounts):
         kind = kind_of(value)
         if kind is not None:
+            slots = getattr(value, "_value", None) if isinstance(value, asyncio.Semaphore) else None  # free slots, before any deposit
             locks.append({"where": where, "name": name, "kind": kind, "line": assignment(exercise, where, name),
-                          "value": value, "set": put})  # fmt: skip
+                          "slots": slots if isinstance(slots, int) else None, "value": value, "set": put})  # fmt: skip
     return locks
 
 
@@ -294,7 +295,7 @@ def public(locks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The locks as evidence: each place once (the same attribute of several accounts is one)."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for lock in locks:
-        seen.setdefault((lock["where"], lock["name"]), {k: lock[k] for k in ("where", "name", "kind", "line")})
+        seen.setdefault((lock["where"], lock["name"]), {k: lock[k] for k in ("where", "name", "kind", "line", "slots")})
     return list(seen.values())
 
 
