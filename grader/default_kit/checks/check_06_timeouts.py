@@ -163,6 +163,10 @@ STOP_FIXED_WAIT_HELP = (
     "Wait for the task itself after cancelling it (`await asyncio.wait([task])`), not for a fixed time: "
     "how long its cleanup takes is not yours to know."
 )
+EXCEPT_EXCEPTION_AWAIT_HELP = (
+    "CancelledError is a BaseException, not an Exception (since Python 3.8): `except Exception:` lets it through. "
+    "Catch it by name around the await, `except asyncio.CancelledError: pass`."
+)
 AWAIT_CANCELLED_HELP = (
     "Awaiting a task you cancelled raises its CancelledError in your code. Catch it around that await "
     "(`try: await task` / `except asyncio.CancelledError: pass`), or wait with `await asyncio.wait([task])`, "
@@ -672,6 +676,7 @@ class Stop:
         self.task_at_return = str(evidence.get("task_at_return"))
         self.at_return: dict[str, Any] = dict(evidence.get("record_at_return") or {})
         self.record: dict[str, Any] = dict(evidence.get("record") or {})
+        self.catches: list[dict[str, Any]] = list(evidence.get("catches") or [])  # stop_after's own except and suppress
         self.cancel_calls: list[dict[str, Any]] = list(evidence.get("cancel_calls") or [])
 
     def cancelled(self) -> float | None:
@@ -727,11 +732,14 @@ def check_stop_waits(exercise: Subject) -> None:
     expect_no_blocking(stop.blocking)
     line = ref((stop.raised or {}).get("source"))
     if stop.ended == "cancelled":
+        # `except Exception:` around the await looks like a catch, and misses a BaseException.
+        too_narrow = any(c["kind"] == "except" and c["catches"] == ["Exception"] for c in stop.catches)
         raise Failure(
             f"stop_after raised CancelledError at t={stop.returned_at:g} s"
             + (f", out of line {line.line}" if line else "")
-            + ": awaiting the task it had cancelled raised the task's CancelledError in stop_after",
-            AWAIT_CANCELLED_HELP,
+            + ": awaiting the task it had cancelled raised the task's CancelledError in stop_after"
+            + (", and `except Exception:` does not catch it" if too_narrow else ""),
+            EXCEPT_EXCEPTION_AWAIT_HELP if too_narrow else AWAIT_CANCELLED_HELP,
             source=line,
         )
     if stop.ended == "raised" and stop.raised and stop.raised.get("type") == "TimeoutError":

@@ -346,6 +346,7 @@ async def stop(exercise: ModuleType, seconds: float, cleanup: float, deadline: f
     evidence["task"] = task_state(task)
     evidence["cancel_calls"] = [{**call, "at": clock.since(call["at"])} for call in cancel_calls]
     evidence["clock_went_backwards"] = clock.went_backwards
+    evidence["catches"] = catch_sites(exercise.stop_after)
     await cancel_leftovers([runner, task])
     return evidence
 
