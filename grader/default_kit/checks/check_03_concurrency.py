@@ -30,7 +30,9 @@ from grader.model import Span
 
 JOBS = [("C", 2.0), ("A", 3.0), ("B", 1.0)]  # job order C A B; sorted A B C; completion order B C A
 DELAYS = dict(JOBS)
-LONGER = {"C": 2.5, "A": 3.5, "B": 1.5}  # the same jobs taking longer than their delays: no fixed wait ends with them
+# The same jobs taking longer than their delays, by odd amounts: no fixed wait ends with them, and no
+# loop that polls every 0.5 s (or 0.1 s) lands on the moment the last one ends.
+LONGER = {"C": 2.437, "A": 3.563, "B": 1.419}
 NAMES = [name for name, _ in JOBS]
 COMPLETION_ORDER = sorted(NAMES, key=DELAYS.__getitem__)
 RUNNERS = {"run_sequentially": "coroutine function", "run_concurrently": "coroutine function"}

@@ -11,6 +11,7 @@ from grader.subject import (
     describe_raised,
     plain,
     probe,
+    tasks,
     timeline,
     virtual_time,
     within,
@@ -28,7 +29,9 @@ async def run(
     start = virtual_time.now()
     deadline = sum(durations.values()) * 10
     try:
-        outcome = {"result": plain(await within(runner(timeline.worker, [tuple(job) for job in jobs]), deadline, f"{function}()"))}
+        # Tasks a set lists newest first: results read in the order of asyncio.wait's `done` set come out reversed.
+        with tasks.listed_last_first():
+            outcome = {"result": plain(await within(runner(timeline.worker, [tuple(job) for job in jobs]), deadline, f"{function}()"))}
     except Deadline:
         raise
     except Exception as exc:  # noqa: BLE001 - the student's exception, judged with the jobs' timeline
