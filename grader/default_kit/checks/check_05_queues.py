@@ -40,6 +40,8 @@ EVEN = dict.fromkeys(ITEMS, 1.0)  # 7 items of 1 s: 3 consumers need ceil(7/3) =
 # sorted), the last at t=3.5 s: a sleep tuned on the demo's 3 s returns too early, a longer one too late.
 UNEVEN = {"pear": 2.0, "fig": 0.5, "apple": 3.0, "kiwi": 0.5, "plum": 0.5, "date": 1.0, "lime": 1.5}
 CONSUMERS = 3
+FEW = {"pear": 1.0, "fig": 1.0}  # fewer items than FEW_CONSUMERS
+FEW_CONSUMERS = 4
 DEADLINE = 30.0  # virtual seconds: far beyond even one consumer doing everything
 
 NEVER_CALLED_HELP = (
@@ -99,6 +101,10 @@ TASK_DONE_HELP = (
 FULL_QUEUE_HELP = (
     "put() waits while a bounded queue (maxsize) is full and nothing takes items off it: start the consumer "
     "tasks before you await the producer, or use an unbounded asyncio.Queue()."
+)
+FEW_ITEMS_HELP = (
+    "Put one STOP per consumer, not one per item (`for _ in range(consumers): await queue.put(STOP)`): with fewer "
+    "items than consumers, a consumer that gets no STOP waits in get() for ever."
 )
 HANG_HELP = "Something is waiting forever: look for an await that nothing will ever wake up."
 RETURNED_EARLY_HELP = (
@@ -427,6 +433,10 @@ def check_finishes(exercise: Subject) -> None:
     for cause in (outcome.hang, never_awaited(outcome), handled_none, returned_early_failure(outcome)):
         if cause is not None:
             raise cause
+    # Fewer items than consumers: one STOP per item (not per consumer) leaves consumers waiting for ever.
+    few = Outcome(exercise, FEW_CONSUMERS, FEW)
+    if few.hang is not None:
+        raise Failure(f"with {len(FEW)} items and consumers={FEW_CONSUMERS}: {few.hang.rationale}", FEW_ITEMS_HELP, source=few.hang.source)
     late = round(outcome.returned_at - timeline.end(), 6)
     expect(
         late <= 0,
