@@ -26,8 +26,8 @@ NOT_A_COROUTINE_HELP = (
 )
 UNAWAITED_HELP = "That value is a coroutine, not its result: put `await` before the call (or gather the coroutines)."
 TASK_DONE_TWICE_HELP = (
-    "Call queue.task_done() exactly once for each item you took with get(): once in a `finally:` after the get is "
-    "simplest; an `except` that calls it too counts that item twice, and join() then returns before the work is done."
+    "Call queue.task_done() exactly once for each item you took with get(), in a `finally:` after the get: a second "
+    "call for the same item (in an except branch, say) counts it twice, and join() then returns before the work is done."
 )
 NO_LOOP_HELP = "asyncio.create_task() needs a running event loop: call it inside an `async def`, while the loop runs."
 SUGGESTION = re.compile(r"Did you mean:? '?([\w.]+)'?\?")

@@ -43,6 +43,10 @@ MAKE_JOB_RAN_HELP = (
     "`return worker(name, delay)`. Calling a coroutine function only creates the coroutine; "
     "it runs when someone awaits it."
 )
+MAKE_JOB_TASK_HELP = (
+    "Return the coroutine itself, `return worker(name, delay)`: creating a task (ensure_future, create_task) is "
+    "for code already inside a running event loop, and whoever awaits make_job's coroutine runs it there."
+)
 MAKE_JOB_RETURN_HELP = "Call the worker and return what the call gives you: `return worker(name, delay)`."
 MAKE_JOB_ARGS_HELP = "Pass `name` and `delay` to the worker unchanged, and return the coroutine of that one call."
 RUN_RETURNED_CORO_HELP = (
@@ -171,6 +175,13 @@ def check_make_job_lazy(exercise: Subject) -> None:
         raise Failure(
             f"make_job returned {what}, which cannot be awaited to run the worker{made}",
             MAKE_JOB_RETURN_HELP,
+            source=timeline.first_call_site(),
+        )
+    if evidence.get("future"):
+        raise Failure(
+            f"make_job returned a {job['type']}, made on an event loop that was not running, not the worker's "
+            "coroutine: awaited on another loop, it cannot run",
+            MAKE_JOB_TASK_HELP,
             source=timeline.first_call_site(),
         )
     # Only after make_job returned did the probe await the job: the worker must have run then.

@@ -51,6 +51,10 @@ CALL_JOB_HELP = (
     "Pass the coroutine job(), not the function job: asyncio.run(job()) / loop.run_until_complete(job())."
 )
 NEVER_RAN_HELP = "Run the job you are given, job(), on the loop and return what it returns; don't make up a result."
+RUN_ONCE_HELP = (
+    "Run the job once and keep what it returned (`result = asyncio.run(job())`, or "
+    "`loop.run_until_complete(job())`), then return that: each call of job() is a new run."
+)
 UNFINISHED_HELP = (
     "loop.run_until_complete(job()) runs the loop until the coroutine is done; "
     "don't stop or close the loop while the job is still running."
@@ -172,6 +176,7 @@ class Observed:
             raise student_failure(raised)  # a crash before the job ran (or the stub's TODO): reported with the student's line
         expect(self.ran_on_created_loop, f"the job ran on a loop that {self.function} did not create", ONE_LOOP_HELP)
         if raised is None or raised["is_job_error"]:
+            expect(self.job_finished <= 1, f"the job ran {self.job_finished} times; {self.function} should run it once", RUN_ONCE_HELP)
             expect(self.job_finished == 1, f"the job started but never finished its {DELAY:g} s sleep", UNFINISHED_HELP)
 
     def expect_returned_result(self) -> None:

@@ -102,6 +102,10 @@ FULL_QUEUE_HELP = (
     "put() waits while a bounded queue (maxsize) is full and nothing takes items off it: start the consumer "
     "tasks before you await the producer, or use an unbounded asyncio.Queue()."
 )
+GATHER_CANCELLED_HELP = (
+    "After cancelling the consumers, wait for them with `await asyncio.gather(*tasks, return_exceptions=True)`: "
+    "without return_exceptions, gather raises the first CancelledError instead of waiting for them all."
+)
 FEW_ITEMS_HELP = (
     "Put one STOP per consumer, not one per item (`for _ in range(consumers): await queue.put(STOP)`): with fewer "
     "items than consumers, a consumer that gets no STOP waits in get() for ever."
@@ -213,6 +217,10 @@ class Outcome:
         self.hang = None
         if hang:
             self.hang = never_awaited(self) or hang_failure(hang, self.timeline, self.queue, len(self.items))
+        # process_all ended with a CancelledError nothing sent it: what its tasks did still counts.
+        cancelled = evidence.get("cancelled_itself")
+        self.cancelled_itself = cancelled is not None
+        self.cancelled_line = SourceRef.from_json(cancelled["source"]) if cancelled and cancelled["source"] else None
 
     def waiting_in_get(self) -> int:
         """How many tasks it started were parked in queue.get() when it returned."""
@@ -451,6 +459,15 @@ def check_finishes(exercise: Subject) -> None:
 def check_results(exercise: Subject) -> None:
     outcome = Outcome(exercise, CONSUMERS, UNEVEN)
     expect_returned(outcome)
+    if outcome.cancelled_itself:
+        line = outcome.cancelled_line
+        raise Failure(
+            f"process_all raised CancelledError{f' at line {line.line}' if line else ''} instead of returning the "
+            "results, though nothing cancelled it: awaiting tasks that were cancelled (gather() of them, say) raises "
+            "their CancelledError",
+            GATHER_CANCELLED_HELP,
+            source=line,
+        )
     expected, result = outcome.expected, outcome.result
     if result == expected:
         return

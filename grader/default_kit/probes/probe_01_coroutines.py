@@ -163,6 +163,9 @@ def make_job(exercise: ModuleType, name: str, delay: float, value: str, deadline
     }
     if watch.loops or not inspect.isawaitable(job):
         return {**evidence, "timeline": watch.evidence()}
+    if isinstance(job, asyncio.Future):  # a task (or future) bound to a loop that is not running: it cannot run here
+        job.cancel()
+        return {**evidence, "future": True, "timeline": watch.evidence()}
     result = asyncio.run(within(job, deadline, what))
     return {**evidence, "result": plain(result), "timeline": watch.evidence()}
 

@@ -16,6 +16,7 @@ import asyncio
 import collections
 import contextlib
 import inspect
+import traceback
 from collections.abc import Callable, Coroutine, Iterator
 from types import CodeType, ModuleType
 from typing import Any
@@ -72,13 +73,14 @@ async def process_all(
         return timeline.worker(item, delays[item])
 
     async def call() -> Any:
-        result = await exercise.process_all(list(items), handed(handle), consumers)  # no way back to the handlers
-        # Still in the step in which process_all returned: no other task has run since.
-        evidence["returned_at"] = round(virtual_time.now() - start, 6)
-        evidence["left_running"] = [describe_task(t) for t in created if not t.done()]
-        evidence["started"] = len(created)
-        evidence["cancelled"] = sum(1 for t in created if t.cancelled() or t.cancelling())
-        return result
+        try:
+            return await exercise.process_all(list(items), handed(handle), consumers)  # no way back to the handlers
+        finally:
+            # Still in the step in which process_all returned (or raised): no other task has run since.
+            evidence["returned_at"] = round(virtual_time.now() - start, 6)
+            evidence["left_running"] = [describe_task(t) for t in created if not t.done()]
+            evidence["started"] = len(created)
+            evidence["cancelled"] = sum(1 for t in created if t.cancelled() or t.cancelling())
 
     asyncio.get_running_loop().set_exception_handler(handed(quiet_cancellations))
     start = virtual_time.now()
@@ -99,6 +101,14 @@ async def process_all(
             evidence["hang"] = {"what": timeout.what, "seconds": timeout.seconds, **stuck, "pending": pending}
         except Exception as exc:  # noqa: BLE001 - the student's process_all raised: evidence, judged with the rest
             raised = exc
+        except asyncio.CancelledError:
+            if not (task.done() and task.cancelled()):
+                raise  # the probe's own call is being cancelled
+            # process_all ended cancelled though nothing cancelled it (it gathered tasks it had cancelled): the
+            # rest of the evidence stands; the line is the first of the student's in the error's traceback.
+            cancelled = task._make_cancelled_error()  # type: ignore[attr-defined]
+            lines = [line for frame, line in traceback.walk_tb(cancelled.__traceback__) if source.in_exercise(frame.f_code)]
+            evidence["cancelled_itself"] = {"source": source.source_ref(lines[0]) if lines else None}
         finally:
             evidence["queues"] = watch.snapshot()
             await cancel_leftovers([task, *created])
