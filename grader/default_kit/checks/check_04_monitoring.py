@@ -82,6 +82,10 @@ PASSED_TASK_HELP = (
     "The loop calls a done callback with the finished task, not its result: register a small "
     "function `def report(task): on_done(task.result())` instead of on_done itself."
 )
+LATE_BINDING_HELP = (
+    "Use the task each callback is given: `task.add_done_callback(lambda done: on_done(done.result()))`. A lambda "
+    "that reads the loop's variable `task` finds, when it runs, the last task of the loop, not its own."
+)
 CALLBACK_VALUES_HELP = "Pass each task's result to on_done: `on_done(task.result())` inside the done callback."
 CALLBACK_MADE_UP_HELP = (
     "Pass on_done what the task returned (`task.result()` inside the done callback), not a value built "
@@ -367,9 +371,15 @@ def check_callback_results(exercise: Subject) -> None:
         raise Mismatch(
             [ResultOf(name) for name in FINISH_ORDER],
             run.shown(values),
-            CALLBACK_MADE_UP_HELP if made_up else CALLBACK_VALUES_HELP,
+            CALLBACK_MADE_UP_HELP if made_up else LATE_BINDING_HELP if one_task_for_all(run) else CALLBACK_VALUES_HELP,
             what="values passed to on_done",
         )
+
+
+def one_task_for_all(run: CallbackRun) -> bool:
+    """Every call of on_done got the result of the same one task: callbacks that all read one variable."""
+    values = [c.value for c in run.calls]
+    return len(values) > 1 and len({repr(v) for v in values}) == 1 and values[0] in run.values.values()
 
 
 @check("callback_timing")
@@ -390,7 +400,7 @@ def check_callback_from_loop(exercise: Subject) -> None:
     expect(
         len(calls) == len(JOBS),
         f"on_done was called {len(calls)} times ({run.describe_calls()}); expected once per job",
-        NO_CALLBACK_HELP,
+        LATE_BINDING_HELP if one_task_for_all(run) else NO_CALLBACK_HELP,
     )
     by_hand = [c for c in calls if c.in_task]
     if by_hand:
