@@ -69,6 +69,7 @@ MANUAL_LOOP_HELP = (
     "then loop.run_until_complete(job()), then loop.close()."
 )
 ONE_LOOP_HELP = "Create exactly one loop with asyncio.new_event_loop() and run the job on that loop."
+CLOSE_NOT_CALLED_HELP = "`loop.close` without parentheses only names the method: call it, `loop.close()`."
 CLOSE_HELP = (
     "Call loop.close() once the job is done, in a `finally:` block: an unclosed loop keeps its "
     "selector and file descriptors (ResourceWarning: unclosed event loop)."
@@ -135,6 +136,8 @@ class Observed:
         self.job_started = bool(evidence["job_started"])
         self.ran_on_created_loop = bool(evidence["ran_on_created_loop"])
         self.job_finished = int(evidence["job_finished"])
+        unclosed = evidence.get("close_not_called")
+        self.close_not_called = SourceRef.from_json(unclosed) if unclosed else None  # `loop.close` with no ()
         self.never_awaited: list[dict[str, Any]] = evidence["never_awaited"]
         self.loops_left_open = int(evidence["loops_left_open"])
 
@@ -186,6 +189,13 @@ class Observed:
             raise Mismatch(self.expected, Shown(self.result), RESULT_HELP, what="the job's result")
 
     def expect_closed(self, when: str, help: str) -> None:
+        if self.loops_left_open and self.close_not_called is not None:
+            raise Failure(
+                f"{when}, the loop that ran the job was still open: line {self.close_not_called.line} names "
+                "loop.close without calling it",
+                CLOSE_NOT_CALLED_HELP,
+                source=self.close_not_called,
+            )
         expect(
             self.loops_left_open == 0,
             f"{when}, the loop that ran the job was still open (loop.is_closed() was False)",

@@ -11,12 +11,14 @@ warning would prove nothing, since Python 3.11 stays silent.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import asyncio.events
 import asyncio.runners
 import contextlib
 import inspect
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from types import ModuleType
@@ -233,6 +235,7 @@ def run_job(exercise: ModuleType, function: str, delay: float, result: Any = Non
         "job_finished": job.finished,
         "never_awaited": job.never_awaited(),
         "loops_left_open": len(open_loops),
+        "close_not_called": uncalled_close(getattr(exercise, function)) if open_loops else None,
     }
     # Leave no trace for the next probe: no loop set as current, no loop left open.
     if calls.get_event_loop or calls.left_current:
@@ -241,6 +244,19 @@ def run_job(exercise: ModuleType, function: str, delay: float, result: Any = Non
         if not loop.is_running():
             loop.close()
     return evidence
+
+
+def uncalled_close(function: Any) -> dict[str, Any] | None:
+    """The student's line that names a loop's close method without calling it (``loop.close``), if any."""
+    try:
+        lines, first = inspect.getsourcelines(function)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Attribute) and node.value.attr == "close":
+            return source_ref(first + node.lineno - 1)
+    return None
 
 
 @probe
