@@ -79,6 +79,10 @@ MISSING_HELP = (
     "queued has been fetched (`await queue.join()`, with one task_done() per get()): an empty queue alone does "
     "not mean the end while other workers may still be finding links."
 )
+START_SEEN_HELP = (
+    "The start page is met first, before any link to it: put it in `seen` as you queue it (`seen = {start}`), or a "
+    "link back to it queues it once more."
+)
 EXTRA_HELP = "Fetch only `start` and the links fetch returned, as they are: don't build URLs yourself."
 UNBOUNDED_HELP = (
     "Bound the fetches: start exactly `limit` worker tasks that take pages from one queue (or hold an "
@@ -599,9 +603,11 @@ def each_once_failure(run: Run) -> Exception | None:
         others = f" ({plural(len(twice) - 1, 'other page')} too)" if len(twice) > 1 else ""
         listing = next((f.url for f in run.fetches if f.known and site.pages[f.url].links.count(url) > 1), None)
         listed = f"; {listing!r} lists it twice" if listing else ""
+        start = url == site.start and twice == [url]  # only the start page: a link back to it found it not seen
         return Failure(
-            f"page {url!r} was fetched {len(times)} times ({shown}){others}{listed}; each page should be fetched once",
-            TWICE_HELP,
+            f"page {url!r} was fetched {len(times)} times ({shown}){others}{listed}; each page should be fetched once"
+            + ("; it is the start page, found again through a link back to it" if start else ""),
+            START_SEEN_HELP if start else TWICE_HELP,
             timeline=run.spans(),
             source=times[1].source,
         )
