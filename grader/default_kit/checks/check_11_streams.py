@@ -166,6 +166,10 @@ CLIENT_READ_ALL_HELP = (
     "reader.read() with no size waits until the server closes, but the server waits for your next line: read "
     "one answer per line sent, `await reader.readline()`."
 )
+ONE_CONNECTION_HELP = (
+    "Open the connection once, before the loop over `lines`, and send every line on it: a server keeps what it knows "
+    "of a client for the length of one connection."
+)
 CLIENT_READ_LINE_HELP = (
     "reader.read(n) returns whatever has arrived so far, part of an answer or more than one: read each answer "
     "with `await reader.readline()`, which waits for the whole line."
@@ -709,6 +713,12 @@ def check_client(exercise: Subject) -> None:
                 CLIENT_READ_LINE_HELP,
             )
         raise Mismatch(answers, result, CLIENT_RESULT_HELP, what="the server's answers")
+    connections = len(evidence["connections"])
+    expect(
+        connections <= 1,
+        f"echo_client opened {connections} connections for its {len(lines)} lines: one conversation, one connection",
+        ONE_CONNECTION_HELP,
+    )
     expect(
         not evidence.get("sent_ahead"),
         "echo_client sent a line before the answer to the line before it had arrived (the server still had that "
