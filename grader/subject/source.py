@@ -71,6 +71,11 @@ def student_line(tb: TracebackType | None) -> dict[str, Any] | None:
     return found
 
 
+def first_student_line(tb: TracebackType | None) -> dict[str, Any] | None:
+    """The outermost frame of a traceback that lies in the student's file: the await that let an error in."""
+    return next((source_ref(line) for frame, line in traceback.walk_tb(tb) if in_exercise(frame.f_code)), None)
+
+
 def caller_in_exercise() -> dict[str, Any] | None:
     """The innermost line of the student's file on the current call stack, if any."""
     frame: FrameType | None = sys._getframe(1)

@@ -16,7 +16,6 @@ import asyncio
 import collections
 import contextlib
 import inspect
-import traceback
 from collections.abc import Callable, Coroutine, Iterator
 from types import CodeType, ModuleType
 from typing import Any
@@ -107,8 +106,7 @@ async def process_all(
             # process_all ended cancelled though nothing cancelled it (it gathered tasks it had cancelled): the
             # rest of the evidence stands; the line is the first of the student's in the error's traceback.
             cancelled = task._make_cancelled_error()  # type: ignore[attr-defined]
-            lines = [line for frame, line in traceback.walk_tb(cancelled.__traceback__) if source.in_exercise(frame.f_code)]
-            evidence["cancelled_itself"] = {"source": source.source_ref(lines[0]) if lines else None}
+            evidence["cancelled_itself"] = {"source": source.first_student_line(cancelled.__traceback__)}
         finally:
             evidence["queues"] = watch.snapshot()
             await cancel_leftovers([task, *created])

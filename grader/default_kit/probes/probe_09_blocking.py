@@ -41,7 +41,6 @@ import contextlib
 import itertools
 import sys
 import threading
-import traceback
 import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from types import ModuleType
@@ -371,8 +370,7 @@ async def observe(watch: Watch, call: Callable[[], Coroutine[Any, Any, Any]], wh
                     # cancelled): the task keeps that CancelledError. Its traceback's first line of the student's
                     # is that await; the deepest is where the other task was cancelled.
                     cancelled = task._make_cancelled_error()  # type: ignore[attr-defined]
-                    awaited = next((line for frame, line in traceback.walk_tb(cancelled.__traceback__) if source.in_exercise(frame.f_code)), None)
-                    evidence["raised"] = {**describe_raised(cancelled), "source": source.source_ref(awaited) if awaited else None}
+                    evidence["raised"] = {**describe_raised(cancelled), "source": source.first_student_line(cancelled.__traceback__)}
                 finally:
                     watch.returned = True
             # The student's code is done: what it left behind (a heartbeat, a thread) gets a while to show itself.
