@@ -14,6 +14,8 @@ itself, and an ``expected.json``:
   :data:`TIMEOUT`);
 - ``other_exercise_graded``: a right answer to :data:`COMPANION` sits beside it, and must
   still pass;
+- ``also_graded``: exercises graded with it, from the scenario's own files (an attack from
+  one exercise's subject on another's);
 - ``env``: variables set in the grader's environment (``{folder}`` is the submission);
 - ``home_canary``: a file the submission tries to create in home folders;
 - ``stray_files``: names it writes into the temporary folder's parent (removed after);
@@ -208,7 +210,8 @@ def test_hostile_submission(
     before, processes_before = tree_digest(folder), marked_processes()
     started = time.monotonic()
     try:
-        report = grade_folder(folder, kit, kit.select([COMPANION, exercise] if companion else [exercise]), limits, worker=worker)
+        others = [COMPANION] if companion else expected.get("also_graded", [])
+        report = grade_folder(folder, kit, kit.select([*others, exercise]), limits, worker=worker)
     finally:
         elapsed = time.monotonic() - started
         strays = strays_after(processes_before)

@@ -53,7 +53,7 @@ def test_progress_lines_name_what_a_judge_took_and_finished() -> None:
 
 def test_a_file_written_afresh_for_one_judge_is_whole_for_the_other_judges_subject(tmp_path: Path) -> None:
     """Judges share a template, which writes the submission's files afresh for each subject it
-    starts: a subject of the other judge, importing one of them meanwhile, must read it whole."""
+    starts: a subject of the other judge, reading one of them meanwhile, must read it whole."""
     source = tmp_path / "judge_copy.py"
     source.write_text("def greet():\n    return 'hello'\n" * 200)
     written = tmp_path / "folder" / "01_coroutines.py"
@@ -62,18 +62,17 @@ def test_a_file_written_afresh_for_one_judge_is_whole_for_the_other_judges_subje
     expected, seen = source.read_bytes(), []
     done = threading.Event()
 
-    def import_meanwhile() -> None:
+    def read_meanwhile() -> None:
         while not done.is_set():
             try:
                 seen.append(written.read_bytes())
             except FileNotFoundError:
                 seen.append(b"missing")
 
-    reader = threading.Thread(target=import_meanwhile)
+    reader = threading.Thread(target=read_meanwhile)
     reader.start()
     for _ in range(300):
-        with open(source, "rb") as judge_copy:
-            _write_afresh(written, judge_copy.fileno())
+        _write_afresh(written, expected)
     done.set()
     reader.join()
     assert seen and all(content == expected for content in seen)

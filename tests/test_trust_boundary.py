@@ -15,7 +15,7 @@ from grader.runner.parent import sandbox
 from .conftest import ROOT
 
 LOOK_AROUND = '''
-import json, os
+import json, os, subprocess, sys
 
 def _try(action):
     try:
@@ -30,6 +30,12 @@ seen = {
     "solutions": _try(lambda: os.listdir(SOLUTIONS)),
     "tmp": _try(lambda: sorted(os.listdir("/tmp"))),
     "fill_tmp": _try(lambda: open("/tmp/big", "wb").write(b"x" * (64 << 20))),
+    # A child process has no guard: only the read-only view keeps a module from being
+    # planted where a later subject would import it instead of the standard library's.
+    "plant": [
+        _try(lambda: subprocess.run([sys.executable, "-I", "-S", "-c", f"open({folder!r} + '/queue.py', 'w')"]).returncode)
+        for folder in ("/", "/asynclings", "/asynclings/grader")
+    ],
 }
 print("SEEN " + json.dumps(seen))
 
@@ -60,4 +66,5 @@ def test_the_subject_sees_neither_the_machine_nor_the_kit(tmp_path: Path, kit: K
     assert seen["kit"] == "FileNotFoundError" and seen["solutions"] == "FileNotFoundError"
     assert seen["tmp"] == []
     assert seen["fill_tmp"] == "OSError"  # the 32 MiB cap: this exercise's problem alone
+    assert seen["plant"] == [1, 1, 1]
     assert exercise.score == exercise.max_score

@@ -42,13 +42,14 @@ PROBES_MODULE = "asynclings_probes"
 WATCHED = ("asyncio", "looptime", "grader", PROBES_MODULE)
 
 
-def run(exercise: Path, probe_file: str, probe_code: CodeType, hide: list[Path]) -> int:
+def run(exercise: Path, exercise_source: bytes, probe_file: str, probe_code: CodeType, hide: list[Path]) -> int:
     """Arm the probes for ``exercise``, then answer the judge's requests until it stops asking.
 
-    The probe file comes compiled (named ``probe_file``) by the template, which read its
-    source from the judge: no probe file need lie where the student's code could change it.
+    The student's module runs from ``exercise_source`` and the probe file comes compiled
+    (named ``probe_file``), both read by the template from the judge: what lies in the
+    folder, where the student's code can write, is never what is judged.
     """
-    source.set_exercise(exercise)
+    source.set_exercise(exercise, exercise_source)
     output.install(exercise, Path(probe_file))
     virtual_time.install()
     blocking_probe.install()

@@ -12,6 +12,7 @@ import inspect
 import io
 import linecache
 import sys
+import tokenize
 import traceback
 from pathlib import Path
 from types import CodeType, FrameType, FunctionType, ModuleType, TracebackType
@@ -22,12 +23,21 @@ ORDINARY_BASE_EXCEPTIONS = (asyncio.CancelledError, GeneratorExit)
 
 _path: Path | None = None
 _file = ""  # str(_path): what the module's code objects name as their file
+_source = b""
 _module: ModuleType | None = None
 
 
-def set_exercise(path: Path) -> None:
-    global _path, _file, _module
-    _path, _file, _module = path, str(path), None
+def set_exercise(path: Path, source: bytes) -> None:
+    """The student's module is ``source``, named as the file ``path``; its lines are read from ``source`` too."""
+    global _path, _file, _source, _module
+    _path, _file, _source, _module = path, str(path), source, None
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(source).readline)[0]
+    except SyntaxError:  # a broken coding line: compiling says so, with its line
+        encoding = "utf-8"
+    lines = source.decode(encoding, errors="replace").splitlines(keepends=True)
+    # No modification time: linecache never re-reads it from the folder, whatever lies there.
+    linecache.cache[_file] = (len(source), None, lines, _file)
 
 
 def imported() -> bool:
@@ -41,17 +51,22 @@ def in_exercise(code: CodeType) -> bool:
 
 
 def exercise_module() -> ModuleType:
-    """The student's module, imported on first use; an import that raises re-raises each time."""
+    """The student's module, run from its source on first use; an import that raises re-raises each time.
+
+    Compiled from the bytes the judge sent, as an import of the file would be, but with no
+    import system in between: no ``__pycache__`` to take instead, no file to read again.
+    """
     global _module
     if _module is not None:
         return _module
     assert _path is not None, "no exercise file was set"
     name = "exercise_" + _path.stem
     spec = importlib.util.spec_from_file_location(name, _path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    code = compile(_source, _file, "exec", dont_inherit=True)
+    exec(code, vars(module))  # noqa: S102 - the student's module, in the subject that exists to run it
     _module = module
     return module
 

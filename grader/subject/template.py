@@ -5,9 +5,10 @@ process that has done both costs a few milliseconds. A template knows no submiss
 when it starts: the worker starts one ahead of each submission, which its judges share,
 each on a socket of its own. A judge asks it for one subject per exercise, sending the
 descriptors the subject will use (the judge's requests, its replies, the student's
-output), the probe file and, under bwrap, the submission's exercise files, which the
-template writes afresh into its own folder before each fork, with the subject's limits,
-folder and environment. The template never runs student code; its children do, each in
+output), the probe file and the exercise file's bytes (under bwrap, every exercise file's,
+which the template writes afresh into its own folder before each fork), with the
+subject's limits, folder and environment. The subject runs the bytes it was handed,
+never what lies in the folder, where an earlier subject could have left anything. The template never runs student code; its children do, each in
 a session of its own, with the probes armed afresh (audit hooks, guard, clock). When a
 child ends, the template writes how on that child's reply pipe, so the judge learns an
 exit code or a signal even though the child is not its own. When a judge closes its
@@ -92,14 +93,13 @@ def _take_request(
         return True
     requests, replies, output, probe_file, *files = fds
     probe_code = _compiled(str(request["probes"]), _read_all(probe_file))
+    sources = {Path(name).name: _read_all(fd) for name, fd in zip(request["files"], files)}
     if files_into is not None:
-        for name, fd in zip(request["files"], files):
-            _write_afresh(files_into / Path(name).name, fd)
-    for fd in files:
-        os.close(fd)
+        for name, data in sources.items():
+            _write_afresh(files_into / name, data)
     pid = os.fork()
     if pid == 0:
-        _become_subject(request, probe_code, requests, replies, output, channel)
+        _become_subject(request, probe_code, sources[Path(request["exercise"]).name], requests, replies, output, channel)
     os.close(requests)
     os.close(output)
     children[os.pidfd_open(pid)] = (pid, replies, channel)
@@ -123,22 +123,29 @@ def _read_all(fd: int) -> bytes:
         return file.read()
 
 
-def _write_afresh(path: Path, source: int) -> None:
+def _write_afresh(path: Path, data: bytes) -> None:
     """Put the judge's copy of an exercise file at ``path``, whatever an earlier subject left there.
 
-    Written beside it and renamed into place: a subject of another judge, importing the
-    file at this moment, reads the whole file, never a half-written or missing one.
+    Only for the student's code to see (its ``__file__``, a file it reads): the subject runs
+    the bytes it was handed. Written beside it and renamed into place, so that a subject of
+    another judge reading the file at this moment reads the whole file, never half of it.
     """
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     fd, written = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with open(source, "rb", closefd=False) as original, open(fd, "wb") as copy:
-        shutil.copyfileobj(original, copy)
+    with open(fd, "wb") as copy:
+        copy.write(data)
     os.replace(written, path)
 
 
 def _become_subject(
-    request: dict[str, Any], probe_code: CodeType, requests: int, replies: int, output: int, channel: socket.socket
+    request: dict[str, Any],
+    probe_code: CodeType,
+    exercise_source: bytes,
+    requests: int,
+    replies: int,
+    output: int,
+    channel: socket.socket,
 ) -> None:
     """Body of a forked subject; never returns."""
     code = 70
@@ -156,7 +163,7 @@ def _become_subject(
         os.environ.clear()
         os.environ.update(request["env"])
         hide = [Path(path) for path in request["hide"]]
-        code = executor.run(Path(request["exercise"]), request["probes"], probe_code, hide)
+        code = executor.run(Path(request["exercise"]), exercise_source, request["probes"], probe_code, hide)
     finally:
         sys.stdout.flush()
         os._exit(code)

@@ -46,9 +46,18 @@ class CheckProcess:
     """The current process, set up to check ``exercises`` of ``job`` in turn."""
 
     def __init__(
-        self, job: WorkerJob, exercises: list[ExerciseJob], session: pytest.Session, template: Template
+        self,
+        job: WorkerJob,
+        exercises: list[ExerciseJob],
+        session: pytest.Session,
+        template: Template,
+        sources: dict[str, bytes],
     ) -> None:
-        """``template`` starts the subjects: warm (the worker started it for this judge), or started on first use."""
+        """``template`` starts the subjects: warm (the worker started it for this judge), or started on first use.
+
+        ``sources`` are the exercise files as :func:`exercise_sources` read them, before any
+        subject of the submission ran.
+        """
         self.job = job
         self.session = session
         self.quiet = os.open(os.devnull, os.O_WRONLY)
@@ -56,7 +65,7 @@ class CheckProcess:
         self.rlimits = limits.apply_rlimits(job.limits, len(exercises))
         self.capped = job.cap_processes_by_user and limits.limit_processes_by_user(job.limits)
         self.template = template
-        self.setup = self._subject_setup(exercises)
+        self.setup = self._subject_setup(exercises, sources)
 
     def check_from_queue(self, exercises: list[tuple[ExerciseJob, Checks | str]], queue_fd: int, progress_fd: int) -> int:
         """Take each ``(exercise, its checks or why they failed to load)`` from the queue in turn and check it; the exit code.
@@ -80,12 +89,12 @@ class CheckProcess:
         """End the submission's subjects and their template."""
         self.template.close()
 
-    def _subject_setup(self, exercises: list[ExerciseJob]) -> SubjectSetup:
+    def _subject_setup(self, exercises: list[ExerciseJob], sources: dict[str, bytes]) -> SubjectSetup:
         """What every subject of this submission gets: its files, limits (those of this process), folder, environment."""
         # Under bwrap the subjects see none of these at all; in process mode their guard refuses them.
         hidden = (*self.job.forbidden, *{exercise.checks_file.parent for exercise in exercises})
         return SubjectSetup(
-            files=tuple(exercise.exercise_file for exercise in exercises),
+            sources=tuple(sources.items()),
             rlimits=limits.subject_rlimits(self.job.limits, self.capped),
             cwd=self.job.workdir,
             env=self.template.sandbox.environment(self.job.workdir),
@@ -137,6 +146,16 @@ class CheckProcess:
             subject.close()
             use_subject(None)
             plugins.unregister(reporter)
+
+
+def exercise_sources(exercises: list[ExerciseJob]) -> dict[str, bytes]:
+    """Each exercise file's bytes, by file name, read before any subject of the submission runs.
+
+    Every subject runs its exercise from these bytes, never from the folder: a subject
+    can write there (a planted ``__pycache__``, a sibling's file swapped by a process left
+    running), but nothing it writes becomes the code another exercise is judged on.
+    """
+    return {exercise.exercise_file.name: exercise.exercise_file.read_bytes() for exercise in exercises}
 
 
 def _unbuffered_text(fd: int) -> io.TextIOWrapper:

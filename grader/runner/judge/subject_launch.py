@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,7 +71,9 @@ class SubjectSandbox:
 class SubjectSetup:
     """What every subject of one submission gets: its files, limits, folder, environment, and what is hidden."""
 
-    files: tuple[Path, ...]  # the submission's exercise files (written into the template's folder under bwrap)
+    # The submission's exercise files, (name, bytes) as read before any subject ran: each
+    # subject runs its own from these; under bwrap all are written into the template's folder.
+    sources: tuple[tuple[str, bytes], ...]
     rlimits: dict[str, tuple[int, int]]  # ``resource`` limits by name, set in each subject before its code runs
     cwd: Path
     env: dict[str, str]
@@ -114,6 +117,9 @@ def subject_sandbox(bwrap: str | None) -> SubjectSandbox:
         "--size", str(WRITABLE_BYTES), "--tmpfs", "/dev/shm",
         "--size", str(WRITABLE_BYTES), "--tmpfs", "/tmp",
         "--size", str(WRITABLE_BYTES), "--tmpfs", str(SUBJECT_SUBMISSION),
+        # The folders made for the binds above (``/``, ``/asynclings``) would stay writable:
+        # a module left there would shadow the standard library in every later subject.
+        "--remount-ro", "/",
     ]  # fmt: skip
     command += [
         "--chdir", str(SUBJECT_SUBMISSION),
@@ -124,8 +130,12 @@ def subject_sandbox(bwrap: str | None) -> SubjectSandbox:
 
 
 def _boot(paths: list[str]) -> str:
-    """The template's first lines: ``-I -S`` leave no path to the grader, so it is given here."""
-    return f"import sys; sys.path[:0] = {paths!r}; from grader.subject.template import main; sys.exit(main(sys.argv[1:]))"
+    """The template's first lines: ``-I -S`` leave no path to the grader, so it is given here.
+
+    After the standard library: in process mode these folders are the user's, and a module
+    a subject's child process leaves there must not shadow a standard one.
+    """
+    return f"import sys; sys.path += {paths!r}; from grader.subject.template import main; sys.exit(main(sys.argv[1:]))"
 
 
 class Template:
@@ -157,18 +167,21 @@ class Template:
     def _ask(self, setup: SubjectSetup, exercise: Path, probes: Path, output_fd: int) -> Running:
         assert self.channel is not None
         token = secrets.token_hex(8)
+        # The template writes every file into its folder under bwrap; in process mode the
+        # subject runs from the folder the judge sees, and needs only its own file's bytes.
+        sources = [(name, data) for name, data in setup.sources if self.sandbox.own_world or name == exercise.name]
         message = {
             "token": token,
             "exercise": self.sandbox.seen_as(exercise),
             "probes": self.sandbox.seen_as(probes, "probes"),
-            "files": [path.name for path in setup.files] if self.sandbox.own_world else [],
+            "files": [name for name, _ in sources],
             "rlimits": setup.rlimits,
             "cwd": str(SUBJECT_SUBMISSION) if self.sandbox.own_world else str(setup.cwd),
             "env": setup.env,
             "hide": [str(path) for path in setup.hidden],
         }
         # The template reads the files through these descriptors: it sees no path of the judge's.
-        files = [os.open(path, os.O_RDONLY) for path in (probes, *(setup.files if self.sandbox.own_world else ()))]
+        files = [os.open(probes, os.O_RDONLY), *(_holding(data) for _, data in sources)]
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
         try:
@@ -219,6 +232,19 @@ class Template:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+def _holding(data: bytes) -> int:
+    """A descriptor of an anonymous file that holds ``data``, read from its start."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("exercise", os.MFD_CLOEXEC)
+    else:
+        with tempfile.TemporaryFile() as file:
+            fd = os.dup(file.fileno())
+    with open(fd, "wb", closefd=False) as file:
+        file.write(data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _spawn_template(sandbox: SubjectSandbox, cwd: Path, judges: int) -> tuple[subprocess.Popen[bytes], list[socket.socket]]:

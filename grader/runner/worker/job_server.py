@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from grader.runner import channels, processes
-from grader.runner.judge.check_process import CheckProcess, Checks
+from grader.runner.judge.check_process import CheckProcess, Checks, exercise_sources
 from grader.runner.judge.subject_launch import Template, started_templates
 from grader.runner.protocol import (
     PROGRESS_BYTES,
@@ -189,6 +189,7 @@ class JobServer(CollectedChecks):
         left is swept away: no check process meets what another left.
         """
         left = PendingExercises(job)
+        sources = exercise_sources(list(job.exercises))
         warm, self.warm = self.warm, []
         while left.pending:
             exercises = list(left.pending)
@@ -201,7 +202,7 @@ class JobServer(CollectedChecks):
                 progress_r, progress_w = os.pipe()
                 pid = os.fork()
                 if pid == 0:
-                    self._child(exercises, job, session, queue_r, progress_w, template)
+                    self._child(exercises, job, session, queue_r, progress_w, template, sources)
                 os.close(progress_w)
                 template.release()  # the judge holds it now
                 watches.append(JudgeWatch(pid, progress_r, left))
@@ -228,6 +229,7 @@ class JobServer(CollectedChecks):
         queue_fd: int,
         progress_fd: int,
         template: Template,
+        sources: dict[str, bytes],
     ) -> None:
         """Body of a forked check process; never returns."""
         code = 70
@@ -240,7 +242,7 @@ class JobServer(CollectedChecks):
             # next student's job), not the news.
             exercise_fds = (fd for e in exercises for fd in (e.result_fd, e.output_fd))
             _close_all_but({queue_fd, progress_fd, *template.descriptors(), *exercise_fds})
-            process = CheckProcess(job, exercises, session, template)
+            process = CheckProcess(job, exercises, session, template, sources)
             code = process.check_from_queue([(e, self.checks_for(e)) for e in exercises], queue_fd, progress_fd)
         finally:
             os._exit(code)
@@ -276,7 +278,7 @@ class OneExerciseRun(CollectedChecks):
         self.index(session)
         (exercise,) = self.job.exercises
         news = os.dup(self.job.news_fd)
-        process = CheckProcess(self.job, [exercise], session, self.template)
+        process = CheckProcess(self.job, [exercise], session, self.template, exercise_sources([exercise]))
         code = process.check(exercise, self.checks_for(exercise))
         process.close()
         os.write(news, ExerciseEnded(exercise.exercise_id, "exit", exit_code=code).line())
