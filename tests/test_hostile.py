@@ -226,8 +226,9 @@ def test_hostile_submission(
     assert elapsed <= expected["wall_seconds"], f"grading took {elapsed:.1f} s"
     if worker is not None:
         assert not list(worker.root.iterdir()), "the submission's files outlived it in the worker's folder"
-        after = grade_folder(ROOT / "solutions", kit, kit.select([COMPANION, exercise]), limits, worker=worker)
-        assert [(e.id, e.score) for e in after.exercises] == [(e, kit.exercise(e).max_score) for e in (COMPANION, exercise)], after.exercises
+        both = list(dict.fromkeys([COMPANION, exercise]))
+        after = grade_folder(ROOT / "solutions", kit, kit.select(both), limits, worker=worker)
+        assert [(e.id, e.score) for e in after.exercises] == [(e, kit.exercise(e).max_score) for e in both], after.exercises
 
 
 def assert_verdict(report: Report, expected: dict[str, Any], sandbox: str) -> None:

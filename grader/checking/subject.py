@@ -11,6 +11,7 @@ function and line) and then killed.
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import secrets
@@ -53,6 +54,7 @@ CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, si
 
 TAMPERED = "rebind {name}, which the grader's evidence relies on"
 FLOODED = "the process running your code wrote more than any answer needs to the grader's pipe"
+FORGED_ANSWER = "write or change an answer on its way from the process running it to the grader"
 
 
 class StudentRaised(Exception):
@@ -198,11 +200,25 @@ class Subject:
                 raise self._ended(FLOODED)
             self.unread += chunk
         line, _, self.unread = self.unread.partition(b"\n")
-        try:
-            reply = json.loads(line)
-        except ValueError:
-            return {}
-        return reply if isinstance(reply, dict) else {}
+        return self._opened(line)
+
+    def _opened(self, line: bytes) -> dict[str, Any]:
+        """A reply line as the judge can trust it: an answer signed with the subject's key, or the template's word that it ended.
+
+        Anything else the student's code wrote to the pipe is ignored, unless it passes for
+        an answer: a signature that does not match, or an unsigned answer to a request,
+        is an answer forged or changed on its way, and ends the subject.
+        """
+        assert self.running is not None
+        signature, _, body = line.partition(b" ")
+        expected = hmac.new(self.running.key, body, "sha256").hexdigest().encode()
+        if hmac.compare_digest(signature, expected):
+            return _json_object(body)
+        unsigned = _json_object(line)
+        if "id" in unsigned or (len(signature) == len(expected) and signature.isalnum()):
+            self.violations.append(FORGED_ANSWER)
+            raise self._ended(f"the process running your code tried to {FORGED_ANSWER}")
+        return {"ended": unsigned["ended"]} if "ended" in unsigned else {}
 
     def _last_word(self) -> int | None:
         """How the subject ended, if the template has said so yet (it writes it on the reply pipe)."""
@@ -221,6 +237,14 @@ class Subject:
         if self.running is not None:
             self.running.close()
             self.running = None
+
+
+def _json_object(text: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def describe_end(code: int | None) -> str:

@@ -2,9 +2,13 @@
 
 Everything here lives in one audit hook's closure, which no Python code can reach (audit
 hooks cannot be listed or removed, and the garbage collector's walks that could find
-one are refused by :mod:`grader.subject.guard`). The hook reads each request from the
-judge itself and keeps its id, so only the hook can write an answer the judge accepts;
-it writes one answer per request, and only when asked from the executor's own loop. The
+one are refused by :mod:`grader.subject.guard`). Before any student code runs, the hook
+reads the judge's key for this subject, the first line of the requests: it signs every
+answer with it (HMAC-SHA256, a line ``<signature> <JSON>``), and the judge takes no
+answer without that signature. Descriptors are numbers any code in the process can
+reuse (``os.dup2`` a pipe of its own onto them, read a request first): what they carry
+can be read or replaced, never signed. The hook writes one answer per request, and
+only when asked from the executor's own loop. The
 blocking probe's records, the loops created and the guard's refusals are kept here too,
 where a submission can add to them but never take anything away. Before each answer the
 hook compares, by identity, every function, class, module and UPPER_CASE constant bound
@@ -26,6 +30,21 @@ EVENT = "asynclings.seal"
 REQUEST_BYTES = 1 << 20
 NOTES_KEPT = 100  # of each kind, per request
 CONSTANTS = (int, float, str, bytes, tuple, frozenset)  # values of UPPER_CASE names: a probe's limits and caps
+
+
+def _hmac_maker() -> Callable[..., Any]:
+    """OpenSSL's HMAC, whose key and state live in C, where no Python code can read or rebind them."""
+    try:
+        import _hashlib
+
+        return _hashlib.hmac_new
+    except ImportError:  # an interpreter built without OpenSSL
+        import hmac
+
+        return hmac.new
+
+
+hmac_new = _hmac_maker()
 
 
 # Each function below takes ``sys.audit`` as a default, bound when it was defined: rebinding
@@ -55,7 +74,7 @@ def noted(kind: str, _audit: Callable[..., None] = sys.audit) -> list[Any]:
 
 
 def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleType], answerers: set[CodeType], reply_fd: int) -> None:
-    """Seal the channel: requests on stdin, answers on ``reply_fd``, probes from ``registry``.
+    """Seal the channel: the key and then requests on stdin, signed answers on ``reply_fd``, probes from ``registry``.
 
     ``answerers`` are the code objects allowed to answer (the executor's loop and its
     time-out handler); ``watched`` modules are compared before every answer.
@@ -77,6 +96,14 @@ def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleTyp
             state["unread"] += chunk
         line, _, state["unread"] = state["unread"].partition(b"\n")
         return bytes(line)
+
+    signer = hmac_new(bytes.fromhex((take_line() or b"").decode("ascii", "replace")), digestmod="sha256")
+
+    def signed(text: str) -> bytes:
+        body = text.encode()
+        signature = signer.copy()
+        signature.update(body)
+        return bytes(signature.hexdigest().encode() + b" " + body + b"\n")
 
     def next_one(out: list[Any]) -> None:
         line = take_line()
@@ -104,7 +131,7 @@ def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleTyp
             text = encode(reply)
         except (TypeError, ValueError) as exc:
             text = encode({"id": reply["id"], "error": f"the probe's evidence is not JSON: {exc}"})
-        write(reply_fd, (text + "\n").encode())
+        write(reply_fd, signed(text))
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event != EVENT or inside[0]:

@@ -82,11 +82,16 @@ class SubjectSetup:
 
 @dataclasses.dataclass
 class Running:
-    """One subject as the judge holds it: where requests go, where replies come from, how to end it."""
+    """One subject as the judge holds it: where requests go, where replies come from, how to end it.
+
+    ``key`` signs the subject's answers (see :mod:`grader.subject.seal`): it is the first
+    line on the requests pipe, read before any student code runs.
+    """
 
     requests: int
     replies: int
     end: Callable[[], None]
+    key: bytes
 
     def close(self) -> None:
         self.end()
@@ -184,6 +189,8 @@ class Template:
         files = [os.open(probes, os.O_RDONLY), *(_holding(data) for _, data in sources)]
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
+        key = secrets.token_bytes(32)
+        os.write(requests_w, key.hex().encode() + b"\n")
         try:
             socket.send_fds(self.channel, [json.dumps(message).encode()], [requests_r, replies_w, output_fd, *files])
         except OSError:
@@ -193,7 +200,7 @@ class Template:
         finally:
             for fd in (requests_r, replies_w, *files):
                 os.close(fd)
-        return Running(requests_w, replies_r, lambda: self._stop(token))
+        return Running(requests_w, replies_r, lambda: self._stop(token), key)
 
     def _stop(self, token: str) -> None:
         if self.channel is not None:
