@@ -31,6 +31,7 @@ from grader.subject import (
     output,
     probes,
     seal,
+    signal_frames,
     source,
     timeline,
     virtual_time,
@@ -60,7 +61,8 @@ def run(exercise: Path, exercise_source: bytes, probe_file: str, probe_code: Cod
     seal.install(probes.registry, [*watched, loaded], {serve.__code__, stuck.__code__}, REPLY_FD)
     writable = [exercise.parent, Path(os.environ.get("TMPDIR", exercise.parent))]
     guard.arm(hide, writable, _refused, source.in_exercise)
-    signal.signal(signal.SIGALRM, stuck)
+    signal.signal(signal.SIGALRM, stuck)  # the executor's own handler is handed its frame: where the code was
+    signal_frames.install()
     serve()
     return 0
 

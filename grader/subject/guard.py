@@ -33,11 +33,15 @@ FRAME_NAMES = tuple((name,) for name in ("tb_frame", "cr_frame", "gi_frame", "ag
 # Hooks that are handed every frame the interpreter runs: the probes' included.
 TRACE_EVENTS = ("sys.settrace", "sys.setprofile")
 # Standard modules that hand frames to whoever calls them (inspect.currentframe, inspect.stack,
-# getcoroutinelocals, traceback.walk_stack, Task.get_stack): a frame they ask for on the
-# student's behalf is the student's asking. (traceback reading a traceback's frames, to
-# print an exception, stays allowed.)
-ON_BEHALF = {"inspect", "asyncio.base_tasks", "traceback"}
+# getcoroutinelocals, traceback.walk_stack, Task.get_stack, a debugger's stack): a frame they
+# ask for on the student's behalf is the student's asking. (traceback reading a traceback's
+# frames, to print an exception, stays allowed.)
+ON_BEHALF = {"inspect", "asyncio.base_tasks", "traceback", "bdb", "pdb"}
 TRACEBACK_READERS = {"traceback"}
+# traceback's generators that yield a traceback's frames to whoever iterates them: allowed
+# only to traceback's own printing (a traceback through a grader's hook leads into it).
+FRAME_YIELDERS = {"walk_tb", "_walk_tb_with_full_positions"}
+GRADER_READERS = ("grader.", "asynclings_probes")  # the subject's own code: its walks hand frames to no one
 STATE_READERS = {"getcoroutinestate", "getgeneratorstate", "getasyncgenstate"}  # they read a frame, hand back a word
 WRITABLE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", os.devnull, os.path.realpath(os.devnull))
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -91,8 +95,9 @@ def arm(
             refuse(INTROSPECTION_VIOLATION.format(what=f"objects ({event})"))
         elif event in TRACE_EVENTS:
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({event})"))
-        elif (event in FRAME_EVENTS or (event == "object.__getattr__" and args[1:2] in FRAME_NAMES)) and _asked_by(
-            in_exercise, ON_BEHALF - TRACEBACK_READERS if args[1:2] == ("tb_frame",) else ON_BEHALF
+        elif (event in FRAME_EVENTS or (event == "object.__getattr__" and args[1:2] in FRAME_NAMES)) and (
+            _asked_by(in_exercise, ON_BEHALF - TRACEBACK_READERS if args[1:2] == ("tb_frame",) else ON_BEHALF)
+            or (args[1:2] == ("tb_frame",) and _yielded_to_others())
         ):
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
         elif event == "object.__setattr__" and len(args) >= 2 and _graders(args[0]):
@@ -135,6 +140,16 @@ def _asked_by(in_exercise: Callable[[Any], bool], on_behalf: set[str]) -> bool:
         return in_exercise(frame.f_code)
     finally:
         _asking[0] = False
+
+
+def _yielded_to_others() -> bool:
+    """Whether a traceback's frame is being read by one of traceback's generators for code other than traceback's or the grader's."""
+    reader = _getframe(2)
+    if reader.f_globals.get("__name__") != "traceback" or reader.f_code.co_name not in FRAME_YIELDERS:
+        return False
+    consumer = reader.f_back
+    name = str(consumer.f_globals.get("__name__")) if consumer is not None else ""
+    return name != "traceback" and not name.startswith(GRADER_READERS)
 
 
 def _roots(folders: list[Path]) -> tuple[str, ...]:

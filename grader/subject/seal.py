@@ -142,12 +142,13 @@ def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleTyp
             if caller.f_code not in own_code:
                 return
             what, data = args
-            if what == "note":
+            # Nothing here may raise: a traceback out of this hook would lead into its closure.
+            if what == "note" and isinstance(data[0], str):
                 kind, record = data
                 kept = state["notes"].setdefault(kind, [])
                 if len(kept) < NOTES_KEPT:  # a loop of time.sleep calls notes thousands a second
                     kept.append(record)
-            elif what == "noted":
+            elif what == "noted" and isinstance(data[0], str) and isinstance(data[1], list):
                 kind, out = data
                 out.append(list(state["notes"].get(kind, [])))
             elif what == "next":

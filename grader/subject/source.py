@@ -122,9 +122,15 @@ def parked(awaitable: Any) -> dict[str, Any]:
 
 
 def _student_frames(awaitable: Any) -> list[FrameType]:
-    """The frames of the student's file along a suspended coroutine chain, outermost first."""
+    """The frames of the student's file along a suspended coroutine chain, outermost first.
+
+    None of a running chain: a running frame's ``f_back`` leads up into the probe's and the
+    executor's frames, and these frames are used where the student's code could ask for them.
+    """
     frames = []
     awaited: Any = awaitable.get_coro() if isinstance(awaitable, asyncio.Task) else awaitable
+    if getattr(awaited, "cr_running", False):
+        return []
     while awaited is not None and hasattr(awaited, "cr_code"):
         if in_exercise(awaited.cr_code) and awaited.cr_frame is not None:
             frames.append(awaited.cr_frame)
