@@ -15,12 +15,14 @@ and ``_imp``, the import system gets the modules already set up.
 from __future__ import annotations
 
 import _imp
-import _signal
+import importlib
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from grader.subject import handout
+
+_signal = importlib.import_module("_signal")  # the C module under ``signal``, which sets the handlers
 
 
 def install() -> None:
