@@ -40,9 +40,12 @@ def install() -> None:
     def execute(module: ModuleType) -> int:
         return 0 if any(module is known for known in set_up.values()) else int(exec_builtin(module))
 
-    _signal.signal = handout.handed(set_frameless)
-    _imp.create_builtin = handout.handed(create)
-    _imp.exec_builtin = handout.handed(execute)
+    for module, name, function in (
+        (_signal, "signal", set_frameless),
+        (_imp, "create_builtin", create),
+        (_imp, "exec_builtin", execute),
+    ):
+        setattr(module, name, handout.handed(function))
 
 
 def _without_frame(handler: Callable[[int, Any], Any]) -> Callable[[int, Any], Any]:
