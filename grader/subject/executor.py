@@ -19,7 +19,7 @@ import inspect
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import CodeType, FrameType, ModuleType
 from typing import Any
@@ -58,7 +58,7 @@ def run(exercise: Path, exercise_source: bytes, probe_file: str, probe_code: Cod
     handout.install()
     loaded = _load_probes(probe_file, probe_code)
     watched = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in WATCHED]
-    seal.install(probes.registry, [*watched, loaded], {serve.__code__, stuck.__code__}, REPLY_FD)
+    seal.install(probes.registry, [*watched, loaded], [serve, stuck], REPLY_FD)
     writable = [exercise.parent, Path(os.environ.get("TMPDIR", exercise.parent))]
     guard.arm(hide, writable, _refused, source.in_exercise)
     signal.signal(signal.SIGALRM, stuck)  # the executor's own handler is handed its frame: where the code was
@@ -100,8 +100,10 @@ def perform(name: str, function: Callable[..., Any] | None, args: dict[str, Any]
         return {"error": f"the probe file has no probe {name!r}"}
     try:
         if inspect.iscoroutinefunction(function):
-            return {"ok": _run_on_new_loop(function(module, **args))}
-        return {"ok": function(module, **args)}
+            evidence = _run_on_new_loop(_as_json(function(module, **args)))
+        else:
+            evidence = seal.to_json(function(module, **args))
+        return {"ok": seal.from_json(evidence)}
     except probes.Deadline as exc:
         return {"deadline": {"what": exc.what, "seconds": exc.seconds, "detail": exc.detail}}
     except BaseException as exc:  # noqa: BLE001 - whatever the student's code raised is evidence
@@ -124,6 +126,15 @@ def stuck(signum: int, frame: FrameType | None) -> None:
 
 def _refused(what: str) -> None:
     seal.note("violation", what)
+
+
+async def _as_json(probe: Coroutine[Any, Any, Any]) -> str:
+    """The probe's evidence as JSON text, made in the probe's task the moment it returns.
+
+    Text cannot be changed: a task the student's code left running, cancelled afterwards,
+    or a done callback on this task, could otherwise edit the evidence before it is sent.
+    """
+    return seal.to_json(await probe)
 
 
 def _run_on_new_loop(coroutine: Any) -> Any:

@@ -49,14 +49,16 @@ def handed(function: F) -> F:
 def install() -> None:
     """Add the hook that keeps the probes' functions and calls them for their stand-ins, before any student code runs."""
     functions: dict[int, Callable[..., Any]] = {}
-    getframe, calls, registers = sys._getframe, _stand_in.__code__, handed.__code__
+    getframe, calls, registers, own_globals = sys._getframe, _stand_in.__code__, handed.__code__, globals()
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event != EVENT:
             return
         key, arguments, keywords, out = args
-        caller = getframe(1).f_code
-        if key == -1 and caller is registers:
+        frame = getframe(1)
+        caller = frame.f_code
+        # ``handed`` itself, not its code rebuilt with globals of another's (a number of theirs).
+        if key == -1 and caller is registers and frame.f_globals is own_globals:
             number, function = arguments
             functions[number] = function
         elif caller is calls and key in functions:

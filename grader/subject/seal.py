@@ -23,12 +23,13 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
-from types import BuiltinFunctionType, CodeType, FunctionType, ModuleType
-from typing import Any
+from types import BuiltinFunctionType, FrameType, FunctionType, ModuleType
+from typing import Any, cast
 
 EVENT = "asynclings.seal"
 REQUEST_BYTES = 1 << 20
 NOTES_KEPT = 100  # of each kind, per request
+LOOPS = "loop"  # the loops created: kept as objects, for the probes; never sent
 CONSTANTS = (int, float, str, bytes, tuple, frozenset)  # values of UPPER_CASE names: a probe's limits and caps
 
 
@@ -47,8 +48,32 @@ def _hmac_maker() -> Callable[..., Any]:
 hmac_new = _hmac_maker()
 
 
-# Each function below takes ``sys.audit`` as a default, bound when it was defined: rebinding
-# a module's name cannot cut the channel (and setting a grader function's defaults is refused).
+def _json_in_c() -> tuple[Callable[[Any], str], Callable[[str], Any]]:
+    """JSON encoding and decoding made of the C parts of ``json``, once, before any student code runs.
+
+    The json package's Python classes can be patched by any code in the process; these
+    run none of their methods. Objects JSON does not know become their ``repr``.
+    """
+    import _json
+
+    encoder = _json.make_encoder(None, repr, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    scanner = _json.make_scanner(cast(Any, json.JSONDecoder()))  # it reads the decoder's settings once
+
+    def encode(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    def decode(text: str) -> Any:
+        return scanner(text, 0)[0]
+
+    return encode, decode
+
+
+to_json, from_json = _json_in_c()
+
+
+# Each function below takes ``sys.audit`` (and the JSON it needs) as defaults, bound when it
+# was defined: rebinding a module's name cannot cut the channel (and setting a grader
+# function's defaults is refused).
 def next_request(_audit: Callable[..., None] = sys.audit) -> tuple[str, Callable[..., Any] | None, dict[str, Any], float] | None:
     """The judge's next request (probe name, probe function, arguments, real-time limit); ``None`` at the end."""
     out: list[Any] = []
@@ -56,13 +81,29 @@ def next_request(_audit: Callable[..., None] = sys.audit) -> tuple[str, Callable
     return out[0] if out else None
 
 
-def answer(reply: dict[str, Any], _audit: Callable[..., None] = sys.audit) -> None:
-    """Answer the current request with ``reply``, and what was noted meanwhile."""
-    _audit(EVENT, "answer", reply)
+def answer(reply: dict[str, Any], _audit: Callable[..., None] = sys.audit, _to_json: Callable[[Any], str] = to_json) -> None:
+    """Answer the current request with ``reply``, and what was noted meanwhile.
+
+    Encoded here, not in the hook: a ``repr`` of the student's that JSON calls runs before
+    the hook, never inside it.
+    """
+    try:
+        text = _to_json(reply)
+    except (TypeError, ValueError, RecursionError) as exc:
+        text = _to_json({"error": f"the probe's evidence is not JSON: {exc}"})
+    _audit(EVENT, "answer", text)
 
 
-def note(kind: str, record: Any, _audit: Callable[..., None] = sys.audit) -> None:
-    """Keep ``record`` (``blocked``, ``violation`` or ``loop``): it can be added, never taken away."""
+def note(kind: str, record: Any, _audit: Callable[..., None] = sys.audit, _to_json: Callable[[Any], str] = to_json) -> None:
+    """Keep ``record`` (``blocked``, ``violation`` or ``loop``): it can be added, never taken away.
+
+    Records the judge will read are kept as JSON text, encoded here, outside the hook.
+    """
+    if kind != LOOPS:
+        try:
+            record = _to_json(record)
+        except (TypeError, ValueError, RecursionError):
+            return
     _audit(EVENT, "note", (kind, record))
 
 
@@ -73,17 +114,19 @@ def noted(kind: str, _audit: Callable[..., None] = sys.audit) -> list[Any]:
     return out[0] if out else []
 
 
-def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleType], answerers: set[CodeType], reply_fd: int) -> None:
+def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleType], answerers: Iterable[Callable[..., Any]], reply_fd: int) -> None:
     """Seal the channel: the key and then requests on stdin, signed answers on ``reply_fd``, probes from ``registry``.
 
-    ``answerers`` are the code objects allowed to answer (the executor's loop and its
-    time-out handler); ``watched`` modules are compared before every answer.
+    ``answerers`` are the functions allowed to take requests and answer (the executor's loop
+    and its time-out handler), known by their code and their globals: a function rebuilt
+    from the same code with globals of its own is not one of them. ``watched`` modules are
+    compared before every answer.
     """
     read, write, getframe = os.read, os.write, sys._getframe
-    decode, encode = json.JSONDecoder().decode, json.JSONEncoder(default=repr).encode
+    decode, encode = from_json, to_json
     probes = dict(registry)
     own_code = {next_request.__code__, answer.__code__, note.__code__, noted.__code__}
-    answering = frozenset(answerers)
+    answering = {f.__code__: f.__globals__ for f in answerers if isinstance(f, FunctionType)}
     baseline = _bindings(watched)
     state: dict[str, Any] = {"id": None, "unread": b"", "notes": {}}
     inside = [False]
@@ -114,24 +157,30 @@ def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleTyp
         name = str(request["probe"])
         out.append((name, probes.get(name), dict(request.get("args", {})), float(request["limit"])))
 
-    def send(reply: dict[str, Any]) -> None:
+    def send(text: str) -> None:
         if state["id"] is None:
             return  # answered already, or nothing asked
         notes = state["notes"]
         changed = [name for name, (namespace, attribute, value) in baseline.items() if namespace.get(attribute) is not value]
-        reply = {
-            **reply,
-            "id": state["id"],
-            "blocking": list(notes.get("blocked", [])),
-            "violations": list(notes.get("violation", [])),
-            "tampered": changed,
-        }
-        state["id"], state["notes"] = None, {}
         try:
-            text = encode(reply)
-        except (TypeError, ValueError) as exc:
-            text = encode({"id": reply["id"], "error": f"the probe's evidence is not JSON: {exc}"})
-        write(reply_fd, signed(text))
+            reply = decode(text)
+        except ValueError:
+            reply = None
+        if type(reply) is not dict:
+            reply = {"error": "the executor's answer is not a JSON object"}
+        # Plain JSON values only, from here on: encoding them runs no one's code.
+        reply.update(
+            id=state["id"],
+            blocking=[decode(record) for record in notes.get("blocked", [])],
+            violations=[decode(record) for record in notes.get("violation", [])],
+            tampered=changed,
+        )
+        state["id"], state["notes"] = None, {}
+        write(reply_fd, signed(encode(reply)))
+
+    def _executors(asker: FrameType | None) -> bool:
+        """Whether ``asker`` runs one of the ``answerers``: their code, with their globals."""
+        return asker is not None and answering.get(asker.f_code) is asker.f_globals
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event != EVENT or inside[0]:
@@ -142,19 +191,21 @@ def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleTyp
             if caller.f_code not in own_code:
                 return
             what, data = args
-            # Nothing here may raise: a traceback out of this hook would lead into its closure.
-            if what == "note" and isinstance(data[0], str):
+            # No student code may run in here (a str subclass's __hash__, a repr), and nothing
+            # may raise: either would reach this hook's frame, and its closure.
+            if what == "note" and type(data[0]) is str and (data[0] == LOOPS or type(data[1]) is str):
                 kind, record = data
                 kept = state["notes"].setdefault(kind, [])
                 if len(kept) < NOTES_KEPT:  # a loop of time.sleep calls notes thousands a second
                     kept.append(record)
-            elif what == "noted" and isinstance(data[0], str) and isinstance(data[1], list):
+            elif what == "noted" and type(data[0]) is str and type(data[1]) is list:
                 kind, out = data
-                out.append(list(state["notes"].get(kind, [])))
-            elif what == "next":
-                next_one(data)
-            elif what == "answer" and caller.f_back is not None and caller.f_back.f_code in answering:
-                send(data)
+                out.append([decode(record) if kind != LOOPS else record for record in state["notes"].get(kind, [])])
+            elif what in ("next", "answer") and _executors(caller.f_back):
+                if what == "next":
+                    next_one(data)
+                elif type(data) is str:
+                    send(data)
         finally:
             inside[0] = False
 

@@ -76,6 +76,7 @@ def install() -> None:
     name in this module or in :mod:`virtual_time` changes nothing the hook does.
     """
     trusted = {begin.__code__, evidence.__code__, worker.__code__, _job.__code__}
+    own_globals = globals()  # a job's code rebuilt with globals of another's (its own asyncio.sleep) is no job
     getframe, getstate, created_state = sys._getframe, inspect.getcoroutinestate, inspect.CORO_CREATED
     current_task, running_loop, get_running = asyncio.current_task, asyncio.get_running_loop, asyncio.events._get_running_loop
     all_tasks = asyncio.all_tasks
@@ -158,7 +159,8 @@ def install() -> None:
             return
         inside[0] = True
         try:
-            if getframe(1).f_code in trusted:
+            frame = getframe(1)
+            if frame.f_code in trusted and frame.f_globals is own_globals:
                 record(args[0], args[1])
         finally:
             inside[0] = False
