@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import FunctionType
+from types import FrameType, FunctionType
 from typing import Any
 
 READ_VIOLATION = "read {name}, one of the kit's hidden files (its reference solutions and checks)"
@@ -27,7 +27,7 @@ EVIDENCE_PACKAGES = ("asyncio", "looptime", "grader", "asynclings_probes")
 INTROSPECTION_VIOLATION = "walk the interpreter's {what}, which the grader's own records live behind"
 # Walks of the garbage collector's objects: the only way from student code to an audit hook.
 GC_WALKS = ("gc.get_objects", "gc.get_referrers", "gc.get_referents")
-# Frames: the way to the executor's locals. Refused only when the student's own file asks.
+# Frames: the way to the executor's locals. Handed only to the grader's and the standard library's own code.
 FRAME_EVENTS = ("sys._getframe", "sys._current_frames", "sys._getframemodulename")
 FRAME_NAMES = tuple((name,) for name in ("tb_frame", "cr_frame", "gi_frame", "ag_frame"))
 # Hooks that are handed every frame the interpreter runs: the probes' included.
@@ -38,6 +38,8 @@ TRACE_EVENTS = ("sys.settrace", "sys.setprofile")
 # frames, to print an exception, stays allowed.)
 ON_BEHALF = {"inspect", "asyncio.base_tasks", "traceback", "bdb", "pdb"}
 TRACEBACK_READERS = {"traceback"}
+# Functions that hand their caller its own frame (``logging.currentframe``): asked on the caller's behalf.
+RETURNS_FRAMES = {("logging", "<lambda>")}
 # traceback's generators that yield a traceback's frames to whoever iterates them: allowed
 # only to traceback's own printing (a traceback through a grader's hook leads into it).
 FRAME_YIELDERS = {"walk_tb", "_walk_tb_with_full_positions"}
@@ -64,12 +66,13 @@ CHANGING_EVENTS = {
 
 
 def arm(
-    unreadable: list[Path], writable: list[Path], report: Callable[[str], None], in_exercise: Callable[[Any], bool]
+    unreadable: list[Path], writable: list[Path], report: Callable[[str], None], trusted: Callable[[FrameType], bool]
 ) -> None:
     """From now on, refuse and report what this module forbids, in this process and its forks.
 
-    ``in_exercise(code)`` tells whether a code object is the student's file's: frame
-    introspection is refused only when the student's own code asks for it.
+    ``trusted(frame)`` tells whether a frame runs the grader's, looptime's or the standard
+    library's own code (see :mod:`grader.subject.known_code`): frames are handed only to
+    such code, and never on behalf of any other.
     """
     hidden = _roots(unreadable)
     allowed = _roots(writable)
@@ -96,8 +99,8 @@ def arm(
         elif event in TRACE_EVENTS:
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({event})"))
         elif (event in FRAME_EVENTS or (event == "object.__getattr__" and args[1:2] in FRAME_NAMES)) and (
-            _asked_by(in_exercise, ON_BEHALF - TRACEBACK_READERS if args[1:2] == ("tb_frame",) else ON_BEHALF)
-            or (args[1:2] == ("tb_frame",) and _yielded_to_others())
+            _asked_by_others(trusted, ON_BEHALF - TRACEBACK_READERS if args[1:2] == ("tb_frame",) else ON_BEHALF)
+            or (args[1:2] == ("tb_frame",) and _yielded_to_others(trusted))
         ):
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
         elif event == "object.__setattr__" and len(args) >= 2 and _graders(args[0]):
@@ -125,30 +128,34 @@ def _graders(target: object) -> bool:
 _asking = [False]
 
 
-def _asked_by(in_exercise: Callable[[Any], bool], on_behalf: set[str]) -> bool:
-    """Whether the code that raised the event being handled is the student's own, or a
-    module of ``on_behalf`` that the student's code called."""
+def _asked_by_others(trusted: Callable[[FrameType], bool], on_behalf: set[str]) -> bool:
+    """Whether the code that raised the event being handled is not trusted, or is a trusted
+    function of ``on_behalf`` (or one of :data:`RETURNS_FRAMES`) that untrusted code called."""
     if _asking[0]:
         return False
     _asking[0] = True
     try:
         frame = _getframe(2)
-        if frame.f_code.co_name in STATE_READERS and frame.f_globals.get("__name__") == "inspect":
+        name = frame.f_globals.get("__name__")
+        if frame.f_code.co_name in STATE_READERS and name == "inspect" and trusted(frame):
             return False
-        while frame.f_back is not None and frame.f_globals.get("__name__") in on_behalf:
+        while frame.f_back is not None and trusted(frame) and (name in on_behalf or (name, frame.f_code.co_name) in RETURNS_FRAMES):
             frame = frame.f_back
-        return in_exercise(frame.f_code)
+            name = frame.f_globals.get("__name__")
+        return not trusted(frame)
     finally:
         _asking[0] = False
 
 
-def _yielded_to_others() -> bool:
+def _yielded_to_others(trusted: Callable[[FrameType], bool]) -> bool:
     """Whether a traceback's frame is being read by one of traceback's generators for code other than traceback's or the grader's."""
     reader = _getframe(2)
     if reader.f_globals.get("__name__") != "traceback" or reader.f_code.co_name not in FRAME_YIELDERS:
         return False
     consumer = reader.f_back
-    name = str(consumer.f_globals.get("__name__")) if consumer is not None else ""
+    if consumer is None or not trusted(consumer):
+        return True
+    name = str(consumer.f_globals.get("__name__"))
     return name != "traceback" and not name.startswith(GRADER_READERS)
 
 

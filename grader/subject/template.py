@@ -32,7 +32,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from grader.subject import executor
+from grader.subject import executor, known_code
 
 CHANNEL_FD = 3
 MESSAGE_BYTES = 65536
@@ -44,6 +44,8 @@ def main(arguments: list[str]) -> int:
     """Serve the judges on their channels until each has closed its own; then end every child still running."""
     files_into = Path(arguments[arguments.index("--files-into") + 1]) if "--files-into" in arguments else None
     count = int(arguments[arguments.index("--channels") + 1]) if "--channels" in arguments else 1
+    # Every code object imported now is the grader's or the standard library's: known once, here.
+    known_code.learn()
     # What is imported now lives as long as every subject: no collection needs to walk it,
     # and a subject's collections then touch (and copy) none of the pages it shares.
     gc.collect()
