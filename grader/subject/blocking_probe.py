@@ -63,8 +63,7 @@ def _sleep(seconds: float) -> None:
         _real_sleep(seconds)
         return
     site = source.caller_in_exercise()
-    seal.note("blocked", {"kind": "time.sleep", "seconds": float(seconds), "source": site, "coroutine": None})
-    virtual_time.advance(loop, float(seconds))
+    virtual_time.advance(loop, float(seconds), {"kind": "time.sleep", "seconds": float(seconds), "source": site, "coroutine": None})
 
 
 def _callback_source(handle: asyncio.events.Handle) -> dict[str, Any]:

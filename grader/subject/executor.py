@@ -53,10 +53,10 @@ def run(exercise: Path, exercise_source: bytes, probe_file: str, probe_code: Cod
     """
     source.set_exercise(exercise, exercise_source)
     output.install(exercise, Path(probe_file))
+    handout.install()  # first: the others hand out stand-ins
     virtual_time.install()
     blocking_probe.install()
     timeline.install()
-    handout.install()
     loaded = _load_probes(probe_file, probe_code)
     watched = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in WATCHED]
     seal.install(probes.registry, [*watched, loaded], [serve, stuck], REPLY_FD)

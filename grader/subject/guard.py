@@ -10,6 +10,7 @@ and makes everything but the temporary folder read-only.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import Callable
@@ -105,6 +106,14 @@ def arm(
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
         elif event == "object.__setattr__" and len(args) >= 2 and _graders(args[0]):
             refuse(CHANGE_VIOLATION.format(what=f"{getattr(args[0], '__qualname__', args[0])}.{args[1]}"))
+        elif (
+            event == "object.__setattr__"
+            and args[1:2] == ("__class__",)
+            and isinstance(args[0], asyncio.AbstractEventLoop)
+            and _asked_by_others(trusted, set())
+        ):
+            # looptime gives each loop its class; a class of the student's could tell another time.
+            refuse(CHANGE_VIOLATION.format(what="the event loop's class"))
         elif (
             event == "import"
             and args

@@ -82,8 +82,11 @@ def install() -> None:
     all_tasks = asyncio.all_tasks
     loop_class, loop_time = virtual_time.looptime.LoopTimeEventLoop, virtual_time.looptime.LoopTimeEventLoop.time
 
+    check_clock = virtual_time.check_clock
+
     def now() -> float:
         loop = running_loop()
+        check_clock(loop)
         return round(loop_time(loop) if isinstance(loop, loop_class) else loop.time(), 6)
 
     def now_if_running() -> float:

@@ -15,7 +15,8 @@ import functools
 import importlib.util
 import sys
 import types
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from grader.subject import seal
@@ -76,13 +77,125 @@ def install() -> None:
     # which BaseEventLoop.__init__ has not created yet.
     original_init = asyncio.selector_events.BaseSelectorEventLoop.__init__
 
+    created = _watch_clocks()
+
     @functools.wraps(original_init)
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         looptime.patch_event_loop(self)
+        created(self)
         seal.note("loop", LoopRecord(self))
 
     asyncio.selector_events.BaseSelectorEventLoop.__init__ = init  # type: ignore[method-assign]  # every loop made from now on runs on virtual time
+
+
+# looptime keeps a loop's clock in name-mangled attributes: its ticks, and ticks per second.
+NOW, TICKS_PER_SECOND = "_LoopTimeEventLoop__now", "_LoopTimeEventLoop__resolution_reciprocal"
+FOREVER = 1e9  # seconds: no charge is longer (nor infinite, nor NaN)
+CLOCK_MOVED = "move the event loop's virtual clock, which only the loop itself moves, as it waits for its timers"
+
+
+def _watch_clocks() -> Callable[[Any], None]:
+    """Watch every loop's clock: it moves only as the loop steps, or as :func:`advance` charges it.
+
+    The clock is in the loop's ``__dict__``, and the loop is in the student's hands
+    (``get_running_loop()``): pushed forward, it would make a job seem to have waited. Each
+    step of a loop (its selector's ``select``, where looptime moves the clock on to the
+    next timer) is taken by a keeper of that loop's clock: the step must find the clock
+    where the last step, the loop's creation or a charge left it, and so must every
+    reading of a job's time (see :func:`check_clock`); a clock moved otherwise is
+    reported, and the exercise scores 0.
+
+    Where a clock was left lives in a generator's frame, which the guard shows to no code
+    of the student's (``gi_frame``): what the student's code can reach is a generator's
+    ``send``, which only checks, steps, charges or records as the functions here do. Each
+    loop has a keeper of its own (a loop steps in one thread; another loop may step in
+    another meanwhile), found through a registry kept the same way. Returns what a new
+    loop is shown to.
+    """
+    global _charge, _check
+    select = looptime.LoopTimeEventLoop._LoopTimeEventLoop__replaced_select  # type: ignore[attr-defined]  # looptime's private step
+    registry = _registry(select)
+    next(registry)
+    find = registry.send
+
+    def keeper_of(loop: Any) -> Callable[[tuple[str, Any]], tuple[bool, Any]]:
+        while True:
+            try:
+                keeper = find(loop)
+            except ValueError:  # another thread is looking one up this instant
+                continue
+            if keeper is None:
+                raise TypeError(f"not an event loop: {loop!r}")
+            return keeper
+
+    def created(loop: Any) -> None:
+        keeper_of(loop)  # the clock as the loop starts: where its first step must find it
+
+    def step(loop: Any, timeout: float | None, _keeper_of: Callable[[Any], Any] = keeper_of) -> Any:
+        raised, value = _keeper_of(loop)(("step", timeout))
+        if raised:
+            raise value
+        return value
+
+    def charge(loop: Any, seconds: float, record: dict[str, Any], _keeper_of: Callable[[Any], Any] = keeper_of) -> None:
+        _keeper_of(loop)(("charge", (seconds, record)))
+
+    def check(loop: Any, _keeper_of: Callable[[Any], Any] = keeper_of) -> None:
+        _keeper_of(loop)(("check", None))
+
+    looptime.LoopTimeEventLoop._LoopTimeEventLoop__replaced_select = step  # type: ignore[attr-defined]  # looptime's private step
+    _charge, _check = charge, check
+    return created
+
+
+def _registry(select: Callable[[Any, Any], Any]) -> Generator[Callable[..., Any] | None, Any, None]:
+    """Each loop's keeper, made when the loop is first shown: sent a loop, yields its keeper's ``send``."""
+    keepers: weakref.WeakKeyDictionary[Any, Callable[..., Any]] = weakref.WeakKeyDictionary()
+    found: Callable[..., Any] | None = None
+    while True:
+        loop = yield found
+        try:
+            if loop not in keepers:
+                keeper = _keeper(loop, select)
+                next(keeper)
+                keepers[loop] = keeper.send
+            found = keepers[loop]
+        except TypeError:  # not a loop: no keeper
+            found = None
+
+
+def _keeper(loop: Any, select: Callable[[Any, Any], Any]) -> Generator[tuple[bool, Any], tuple[str, Any], None]:
+    """Keep ``loop``'s clock: see :func:`_watch_clocks`. Sent ``(what, argument)``; yields ``(raised, value)``."""
+    fields, reference = vars(loop), weakref.ref(loop)  # no reference to the loop: a keeper dies with its loop
+    del loop
+    left = (fields.get(NOW), fields.get(TICKS_PER_SECOND))
+    answer: tuple[bool, Any] = (False, None)
+    while True:
+        what, argument = yield answer
+        answer = (False, None)
+        if (fields.get(NOW), fields.get(TICKS_PER_SECOND)) != left:
+            seal.note("violation", CLOCK_MOVED)
+        if what == "step":
+            try:
+                answer = (False, select(reference(), argument))
+            except BaseException as exc:  # noqa: BLE001 - the step's own error: the wrapper raises it
+                answer = (True, exc)
+        elif what == "charge" and type(argument) is tuple and len(argument) == 2:
+            seconds, record = argument
+            # Whoever charges the clock, the judge sees a blocked stretch: never a wait for free.
+            seal.note("blocked", record)
+            if type(seconds) is float and 0 < seconds < FOREVER:
+                fields[NOW] += round(seconds * fields[TICKS_PER_SECOND])
+        left = (fields.get(NOW), fields.get(TICKS_PER_SECOND))
+
+
+def _unwatched(loop: Any, *args: Any) -> None:
+    """Before :func:`install`: no clock is watched, and none is charged."""
+
+
+_charge: Callable[[Any, float, dict[str, Any]], None] = _unwatched
+_check: Callable[[Any], None] = _unwatched
 
 
 def created_loops() -> list[LoopRecord]:
@@ -90,19 +203,28 @@ def created_loops() -> list[LoopRecord]:
     return list(seal.noted("loop"))
 
 
-def advance(loop: asyncio.AbstractEventLoop, seconds: float) -> None:
-    """Move a virtual clock forward, as if the loop's thread had been busy for ``seconds``.
+def advance(loop: asyncio.AbstractEventLoop, seconds: float, blocked: dict[str, Any]) -> None:
+    """Move a virtual clock forward, as if the loop's thread had been busy for ``seconds``, and note ``blocked``.
 
     Used to charge a blocking ``time.sleep`` to the loop that it froze, so timelines show
-    the blocked tasks running one after another, as they would in real time.
+    the blocked tasks running one after another, as they would in real time. The charge
+    and the blocking record go together: no code can move a clock without the judge
+    seeing a blocked stretch.
     """
-    if isinstance(loop, looptime.LoopTimeEventLoop) and seconds > 0:
-        # looptime keeps its clock in integer ticks in name-mangled attributes.
-        ticks_per_second = loop._LoopTimeEventLoop__resolution_reciprocal  # type: ignore[attr-defined]  # looptime's private, name-mangled clock
-        loop._LoopTimeEventLoop__now += round(seconds * ticks_per_second)  # type: ignore[attr-defined]  # looptime's private, name-mangled clock
+    if isinstance(loop, looptime.LoopTimeEventLoop):
+        _charge(loop, float(seconds), blocked)
+    else:
+        seal.note("blocked", blocked)
+
+
+def check_clock(loop: asyncio.AbstractEventLoop) -> None:
+    """Report a clock of ``loop`` that moved since its last step otherwise than by :func:`advance`."""
+    if isinstance(loop, looptime.LoopTimeEventLoop):
+        _check(loop)
 
 
 def now() -> float:
     """The running loop's virtual time, rounded to the microsecond."""
     loop = _running_loop()
+    check_clock(loop)
     return round(_loop_time(loop) if isinstance(loop, looptime.LoopTimeEventLoop) else loop.time(), 6)
