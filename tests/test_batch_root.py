@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ from grader.batch import class_grading as batch_runner
 from grader.batch import trust
 from grader.cli import main
 from grader.runner.parent.sandbox import Platform
+
+from .conftest import ROOT
 
 ROOT_NO_BWRAP = Platform("linux", has_fork=True, has_resource=True, bwrap=None, is_root=True)
 ROOT_WITH_BWRAP = Platform("linux", has_fork=True, has_resource=True, bwrap="/usr/bin/bwrap", is_root=True)
@@ -50,3 +54,24 @@ def test_a_batch_as_root_without_bubblewrap_is_one_line_and_exit_2_unless_truste
     assert not (tmp_path / "out").exists()
     trusted = CliRunner().invoke(main, [*command, "--trust-submissions"])
     assert (trusted.exit_code, trusted.output) == (0, f"0 students: 0 graded, 0 reused; gradebook in {tmp_path / 'out'}\n")
+
+
+def test_a_submission_that_rewrites_the_kit_without_bubblewrap_stops_the_batch(tmp_path: Path) -> None:
+    """Without bubblewrap a submission's code can write the kit's own files (here, a probe):
+    every verdict after it could be forged, so the batch stops, says why, and flags it."""
+    kit = tmp_path / "kit"
+    shutil.copytree(ROOT / "grader" / "default_kit", kit)
+    probe = kit / "probes" / "probe_03_concurrency.py"
+    folder = tmp_path / "class" / "mallory"
+    folder.mkdir(parents=True)
+    change = f"open({str(probe)!r}, 'a').write('# changed')"
+    # A child process: the guard's audit hook does not see it.
+    (folder / "03_concurrency.py").write_text(f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {change!r}])\n")
+    command = ["batch", str(tmp_path / "class"), "-o", str(tmp_path / "out"), "--kit", str(kit), "-e", "03"]
+    result = CliRunner().invoke(main, [*command, "--sandbox", "process", "--trust-submissions"])
+    assert result.exit_code == 2, result.output
+    progress, error = result.output.splitlines()
+    assert progress == "[1/1] mallory  0/20  kit_changed"
+    assert error.startswith("Error: the kit's own files changed while grading mallory"), error
+    (record,) = (tmp_path / "out").rglob("mallory*.json")
+    assert "kit_changed" in json.loads(record.read_text())["flags"]

@@ -48,7 +48,7 @@ from grader.model import (
 )
 from grader.runner import processes
 from grader.runner.limits import Limits
-from grader.runner.parent.sandbox import SandboxError, detect
+from grader.runner.parent.sandbox import SandboxError, detect, resolve
 from grader.submission import MAX_FILE_BYTES
 
 NO_FILES = "no exercise files found in {where}"
@@ -139,6 +139,11 @@ class _Pending:
         )
 
 
+KIT_CHANGED = (
+    "the kit's own files changed while grading {student} (or a submission graded at the same time): without "
+    "bubblewrap a submission's code runs with your permissions. Restore the kit (git checkout, or reinstall it), "
+    "then grade the class with bubblewrap (apt-get install bubblewrap); what was graded before is kept"
+)
 OUTDIR_CONTAINS_SUBMISSIONS = "the output folder {outdir} must not be (or contain) the submissions folder {submissions}: choose another -o"
 
 
@@ -182,6 +187,8 @@ def run_batch(options: BatchOptions, progress: BatchProgress) -> BatchSummary:
     finally:
         batch.slots.close()  # also the workers started ahead, if finding the submissions was interrupted
         progress.stop()
+    if batch.kit_changed_by is not None:
+        raise BatchError(KIT_CHANGED.format(student=batch.kit_changed_by))
     if summary.interrupted:
         done = set(layout.slugs()) & {slug(s.id) for s in students}
         summary.graded = len(done) - summary.reused
@@ -214,6 +221,10 @@ class _Batch:
         hidden = (*self.hidden, *solution_folders(options.exercises))
         self.slots = WorkerSlots(check_files(options.exercises), self.limits, hidden)
         self.stop = threading.Event()
+        # Without bubblewrap a submission could rewrite the kit (its probes, its checks), and
+        # so the verdicts of everyone graded after it: the kit is checked after each one.
+        self.unsandboxed = resolve(self.limits.sandbox, detect()) == "process"
+        self.kit_changed_by: str | None = None
 
     def prepare_all(self, students: list[Student], progress: BatchProgress, summary: BatchSummary) -> list[list[_Pending]]:
         """Find everyone's files; reuse stored records that match; group the rest by content."""
@@ -300,6 +311,10 @@ class _Batch:
             failed = True
         if self.stop.is_set():
             return []  # killed by the interrupt: not this submission's verdict
+        changed_kit = self.unsandboxed and kit_fingerprint(self.options.kit) != self.fingerprint
+        if changed_kit and self.kit_changed_by is None:
+            self.kit_changed_by = first.student.id
+            self.stop.set()  # no verdict after this one can be trusted
         stable = stable_report(report, str(first.folder.resolve()), "")
         lines = []
         for pending in group:
@@ -308,6 +323,8 @@ class _Batch:
             record = pending.record(copy, self.reference)
             if failed:
                 record.flags = sorted({*record.flags, "grader_error"})
+            if changed_kit:
+                record.flags = sorted({*record.flags, "kit_changed"})
             self.layout.write_record(record)
             lines.append(_line(record))
         return lines
