@@ -6,7 +6,7 @@ import select
 async def run_sequentially(worker, jobs):
     results = []
     for name, delay in jobs:
-        select.select([], [], [], 0.7)
+        select.select([], [], [], 0 if results else 0.7)  # once per call: enough to be seen
         results.append(await worker(name, delay))
     return results
 
