@@ -59,10 +59,10 @@ def run(exercise: Path, exercise_source: bytes, probe_file: str, probe_code: Cod
     timeline.install()
     loaded = _load_probes(probe_file, probe_code)
     watched = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in WATCHED]
-    seal.install(probes.registry, [*watched, loaded], [serve, stuck], REPLY_FD)
+    seal.install(probes.registry, [*watched, loaded], {serve: run, stuck: None}, REPLY_FD)
     writable = [exercise.parent, Path(os.environ.get("TMPDIR", exercise.parent))]
     known_code.learn()  # the probe file's code, and what it imported: the template knows the rest
-    guard.arm(hide, writable, _refused, known_code.trusted)
+    guard.arm(hide, writable, _refused, known_code.trusting())
     signal.signal(signal.SIGALRM, stuck)  # the executor's own handler is handed its frame: where the code was
     signal_frames.install()
     serve()
@@ -102,7 +102,7 @@ def perform(name: str, function: Callable[..., Any] | None, args: dict[str, Any]
         return {"error": f"the probe file has no probe {name!r}"}
     try:
         if inspect.iscoroutinefunction(function):
-            evidence = _run_on_new_loop(_as_json(function(module, **args)))
+            evidence = _run_on_new_loop(function(module, **args))
         else:
             evidence = seal.to_json(function(module, **args))
         return {"ok": seal.from_json(evidence)}
@@ -130,20 +130,34 @@ def _refused(what: str) -> None:
     seal.note("violation", what)
 
 
-async def _as_json(probe: Coroutine[Any, Any, Any]) -> str:
-    """The probe's evidence as JSON text, made in the probe's task the moment it returns.
+async def _as_json(probe: Coroutine[Any, Any, Any], box: list[str]) -> None:
+    """Put the probe's evidence in ``box`` as JSON text, in the probe's task, the moment it returns.
 
-    Text cannot be changed: a task the student's code left running, cancelled afterwards,
-    or a done callback on this task, could otherwise edit the evidence before it is sent.
+    Text cannot be changed, and ``box`` is no object the student's code can reach: not the
+    task's result, which its code could set (``Future.set_result`` on the task) or edit
+    (a task it left running, cancelled afterwards; a done callback on this task).
     """
-    return seal.to_json(await probe)
+    box.append(seal.to_json(await probe))
 
 
-def _run_on_new_loop(coroutine: Any) -> Any:
-    """Run a probe's coroutine on a fresh (virtual-time) loop; cancel what the student left running."""
-    loop = asyncio.new_event_loop()
+def _run_on_new_loop(
+    coroutine: Coroutine[Any, Any, Any],
+    _loop_class: type[asyncio.AbstractEventLoop] = asyncio.SelectorEventLoop,
+    _run: Callable[..., Any] = asyncio.BaseEventLoop.run_until_complete,
+) -> str:
+    """Run a probe's coroutine on a fresh (virtual-time) loop, its evidence as JSON; cancel what the student left running.
+
+    The loop's class and how it runs are bound here, before any student code ran: not the
+    event loop policy's (``asyncio.set_event_loop_policy`` is the student's to call), nor
+    a method the student's code could set on the loop.
+    """
+    loop = _loop_class()
+    box: list[str] = []
     try:
-        return loop.run_until_complete(coroutine)
+        _run(loop, _as_json(coroutine, box))
+        if not box:
+            raise RuntimeError("the probe's task ended before the probe returned: something outside it ended it")
+        return box[0]
     finally:
         try:
             asyncio.runners._cancel_all_tasks(loop)  # type: ignore[attr-defined]  # what asyncio.run does

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, FunctionType
@@ -77,10 +78,44 @@ def arm(
     """
     hidden = _roots(unreadable)
     allowed = _roots(writable)
+    # Everything the decisions below use is bound here, in the hook's closure: no name a
+    # submission can rebind, no flag it can set.
+    getframe, thread = sys._getframe, threading.get_ident
+    asking: set[int] = set()  # the threads asking for a frame on the guard's own behalf
 
     def refuse(what: str, error: type[Exception] = PermissionError) -> None:
         report(what)
         raise error(f"not allowed while grading: {what}")
+
+    def asked_by_others(on_behalf: set[str]) -> bool:
+        """Whether the code that raised the event being handled is not trusted, or is a trusted
+        function of ``on_behalf`` (or one of :data:`RETURNS_FRAMES`) that untrusted code called."""
+        me = thread()
+        if me in asking:
+            return False  # the guard's own getframe, below
+        asking.add(me)
+        try:
+            frame = getframe(2)
+            name = frame.f_globals.get("__name__")
+            if frame.f_code.co_name in STATE_READERS and name == "inspect" and trusted(frame):
+                return False
+            while frame.f_back is not None and trusted(frame) and (name in on_behalf or (name, frame.f_code.co_name) in RETURNS_FRAMES):
+                frame = frame.f_back
+                name = frame.f_globals.get("__name__")
+            return not trusted(frame)
+        finally:
+            asking.discard(me)
+
+    def yielded_to_others() -> bool:
+        """Whether a traceback's frame is being read by one of traceback's generators for code other than traceback's or the grader's."""
+        reader = getframe(2)
+        if reader.f_globals.get("__name__") != "traceback" or reader.f_code.co_name not in FRAME_YIELDERS:
+            return False
+        consumer = reader.f_back
+        if consumer is None or not trusted(consumer):
+            return True
+        name = str(consumer.f_globals.get("__name__"))
+        return name != "traceback" and not name.startswith(GRADER_READERS)
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event == "open" and args and _is_path(args[0]):
@@ -100,8 +135,8 @@ def arm(
         elif event in TRACE_EVENTS:
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({event})"))
         elif (event in FRAME_EVENTS or (event == "object.__getattr__" and args[1:2] in FRAME_NAMES)) and (
-            _asked_by_others(trusted, ON_BEHALF - TRACEBACK_READERS if args[1:2] == ("tb_frame",) else ON_BEHALF)
-            or (args[1:2] == ("tb_frame",) and _yielded_to_others(trusted))
+            asked_by_others(ON_BEHALF - TRACEBACK_READERS if args[1:2] == ("tb_frame",) else ON_BEHALF)
+            or (args[1:2] == ("tb_frame",) and yielded_to_others())
         ):
             refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
         elif event == "object.__setattr__" and len(args) >= 2 and _graders(args[0]):
@@ -110,7 +145,7 @@ def arm(
             event == "object.__setattr__"
             and args[1:2] == ("__class__",)
             and isinstance(args[0], asyncio.AbstractEventLoop)
-            and _asked_by_others(trusted, set())
+            and asked_by_others(set())
         ):
             # looptime gives each loop its class; a class of the student's could tell another time.
             refuse(CHANGE_VIOLATION.format(what="the event loop's class"))
@@ -125,47 +160,12 @@ def arm(
     sys.addaudithook(hook)
 
 
-_getframe = sys._getframe
-
-
 def _graders(target: object) -> bool:
     """Whether ``target`` (a class whose attribute, or a function whose code, is being set) is one the evidence uses."""
     if not isinstance(target, (type, FunctionType)):
         return False  # an object's own attributes (looptime sets a loop's __class__) are its own
     module = getattr(target, "__module__", None)
     return isinstance(module, str) and module.split(".")[0] in EVIDENCE_PACKAGES
-_asking = [False]
-
-
-def _asked_by_others(trusted: Callable[[FrameType], bool], on_behalf: set[str]) -> bool:
-    """Whether the code that raised the event being handled is not trusted, or is a trusted
-    function of ``on_behalf`` (or one of :data:`RETURNS_FRAMES`) that untrusted code called."""
-    if _asking[0]:
-        return False
-    _asking[0] = True
-    try:
-        frame = _getframe(2)
-        name = frame.f_globals.get("__name__")
-        if frame.f_code.co_name in STATE_READERS and name == "inspect" and trusted(frame):
-            return False
-        while frame.f_back is not None and trusted(frame) and (name in on_behalf or (name, frame.f_code.co_name) in RETURNS_FRAMES):
-            frame = frame.f_back
-            name = frame.f_globals.get("__name__")
-        return not trusted(frame)
-    finally:
-        _asking[0] = False
-
-
-def _yielded_to_others(trusted: Callable[[FrameType], bool]) -> bool:
-    """Whether a traceback's frame is being read by one of traceback's generators for code other than traceback's or the grader's."""
-    reader = _getframe(2)
-    if reader.f_globals.get("__name__") != "traceback" or reader.f_code.co_name not in FRAME_YIELDERS:
-        return False
-    consumer = reader.f_back
-    if consumer is None or not trusted(consumer):
-        return True
-    name = str(consumer.f_globals.get("__name__"))
-    return name != "traceback" and not name.startswith(GRADER_READERS)
 
 
 def _roots(folders: list[Path]) -> tuple[str, ...]:

@@ -5,9 +5,9 @@ loop, a balance): handed to the student's code as it is, its ``__closure__``,
 ``__self__`` or ``__globals__`` lead to them, and a submission could edit the evidence
 instead of earning it. :func:`handed` gives the student's code a stand-in instead: a
 function with no closure, no defaults and globals of its own that hold only
-``sys.audit`` and a number. A call of the stand-in raises an audit event; the one hook
-installed here answers it, for the stand-in's own code object only, by calling the
-probe's function, which only the hook's closure holds (audit hooks cannot be listed from
+``sys.audit`` and the event's name. A call of the stand-in raises an audit event; the one
+hook installed here answers it, for the stand-in's own code running with those very
+globals, by calling the probe's function, which only the hook's closure holds (audit hooks cannot be listed from
 Python, and the garbage collector's walks are refused in the subject, see
 :mod:`grader.subject.guard`). What the probe's function returns or raises, the stand-in
 returns or raises.
@@ -15,7 +15,6 @@ returns or raises.
 
 from __future__ import annotations
 
-import itertools
 import sys
 import types
 from collections.abc import Callable
@@ -23,10 +22,8 @@ from typing import Any, TypeVar
 
 EVENT = "asynclings.handout"
 STAND_IN_FRAMES = 2  # between a function called through its stand-in and the caller: the hook's, the stand-in's
-_audit = sys.audit
-_numbers = itertools.count()
-
 F = TypeVar("F", bound=Callable[..., Any])
+REGISTER, CALL = -1, 0
 
 
 def _stand_in(*args: Any, **kwargs: Any) -> Any:
@@ -35,11 +32,12 @@ def _stand_in(*args: Any, **kwargs: Any) -> Any:
     return out[0]
 
 
-def handed(function: F) -> F:
+# ``sys.audit`` is bound as a default, when this was defined: rebinding a name of this
+# module, even for a moment, cannot take a function as it is registered.
+def handed(function: F, _audit: Callable[..., None] = sys.audit) -> F:
     """A stand-in for ``function`` to hand to the student's code: it calls ``function``, and leads nowhere else."""
-    key = next(_numbers)
-    _audit(EVENT, -1, (key, function), {}, [])
-    scope = {"_audit": _audit, "_EVENT": EVENT, "_KEY": key, "__builtins__": {}}
+    scope = {"_audit": _audit, "_EVENT": EVENT, "_KEY": CALL, "__builtins__": {}}
+    _audit(EVENT, REGISTER, (scope, function), {}, [])
     stand_in = types.FunctionType(_stand_in.__code__, scope, getattr(function, "__name__", "function"))
     stand_in.__qualname__ = getattr(function, "__qualname__", stand_in.__name__)
     stand_in.__doc__ = getattr(function, "__doc__", None)
@@ -48,7 +46,7 @@ def handed(function: F) -> F:
 
 def install() -> None:
     """Add the hook that keeps the probes' functions and calls them for their stand-ins, before any student code runs."""
-    functions: dict[int, Callable[..., Any]] = {}
+    functions: dict[int, tuple[dict[str, Any], Callable[..., Any]]] = {}  # by the id of the stand-in's globals
     getframe, calls, registers, own_globals = sys._getframe, _stand_in.__code__, handed.__code__, globals()
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
@@ -57,11 +55,15 @@ def install() -> None:
         key, arguments, keywords, out = args
         frame = getframe(1)
         caller = frame.f_code
-        # ``handed`` itself, not its code rebuilt with globals of another's (a number of theirs).
-        if key == -1 and caller is registers and frame.f_globals is own_globals:
-            number, function = arguments
-            functions[number] = function
-        elif caller is calls and key in functions:
-            out.append(functions[key](*arguments, **keywords))
+        # ``handed`` itself, not its code rebuilt with globals of another's.
+        if key == REGISTER and caller is registers and frame.f_globals is own_globals:
+            scope, function = arguments
+            functions[id(scope)] = (scope, function)
+        elif caller is calls:
+            # A stand-in is known by its globals themselves, not by what they hold, which the
+            # student's code could change (``stand_in.__globals__``).
+            scope, function = functions.get(id(frame.f_globals), (None, None))
+            if scope is frame.f_globals and function is not None:
+                out.append(function(*arguments, **keywords))
 
     sys.addaudithook(hook)

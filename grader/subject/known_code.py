@@ -6,13 +6,15 @@ and run it with any module's globals. What it cannot make is one of the code obj
 the modules loaded before it ran. :func:`learn` collects them, each with the globals it
 runs with (a function rebuilt from known code with globals of another's is not known):
 once in the template, for everything every subject imports, and again in the subject for
-its probe file. A module first imported after that is not known: its frames count as
-the student's own.
+its probe file; :func:`trusting` then takes a copy for the guard alone (this module's own
+records are as reachable as any module's). A module first imported after that is not
+known: its frames count as the student's own.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from types import CodeType, FrameType, FunctionType, ModuleType
 from typing import Any
 
@@ -31,9 +33,15 @@ def learn() -> None:
             _learn_value(value, seen)
 
 
-def trusted(frame: FrameType) -> bool:
-    """Whether ``frame`` runs known code, with the globals that code was defined with."""
-    return _known.get(frame.f_code) is frame.f_globals
+def trusting() -> Callable[[FrameType], bool]:
+    """Whether a frame runs known code, with the globals that code was defined with: a test
+    over a copy of what is known now, which nothing learned (or added) later changes."""
+    known = dict(_known)
+
+    def trusted(frame: FrameType) -> bool:
+        return known.get(frame.f_code) is frame.f_globals
+
+    return trusted
 
 
 def _learn_value(value: Any, seen: set[int]) -> None:

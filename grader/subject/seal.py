@@ -114,19 +114,27 @@ def noted(kind: str, _audit: Callable[..., None] = sys.audit) -> list[Any]:
     return out[0] if out else []
 
 
-def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleType], answerers: Iterable[Callable[..., Any]], reply_fd: int) -> None:
+def install(
+    registry: dict[str, Callable[..., Any]],
+    watched: Iterable[ModuleType],
+    answerers: dict[Callable[..., Any], Callable[..., Any] | None],
+    reply_fd: int,
+) -> None:
     """Seal the channel: the key and then requests on stdin, signed answers on ``reply_fd``, probes from ``registry``.
 
     ``answerers`` are the functions allowed to take requests and answer (the executor's loop
-    and its time-out handler), known by their code and their globals: a function rebuilt
-    from the same code with globals of its own is not one of them. ``watched`` modules are
-    compared before every answer.
+    and its time-out handler), known by their code and their globals (a function rebuilt
+    from the same code with globals of its own is not one of them), each with the one
+    function it must be called from, if any: the executor's loop runs once, from the
+    executor's start, never again from inside a probe. ``watched`` modules are compared
+    before every answer.
     """
     read, write, getframe = os.read, os.write, sys._getframe
     decode, encode = from_json, to_json
     probes = dict(registry)
     own_code = {next_request.__code__, answer.__code__, note.__code__, noted.__code__}
     answering = {f.__code__: f.__globals__ for f in answerers if isinstance(f, FunctionType)}
+    only_from = {f.__code__: caller.__code__ for f, caller in answerers.items() if isinstance(f, FunctionType) and isinstance(caller, FunctionType)}
     baseline = _bindings(watched)
     state: dict[str, Any] = {"id": None, "unread": b"", "notes": {}}
     inside = [False]
@@ -179,8 +187,11 @@ def install(registry: dict[str, Callable[..., Any]], watched: Iterable[ModuleTyp
         write(reply_fd, signed(encode(reply)))
 
     def _executors(asker: FrameType | None) -> bool:
-        """Whether ``asker`` runs one of the ``answerers``: their code, with their globals."""
-        return asker is not None and answering.get(asker.f_code) is asker.f_globals
+        """Whether ``asker`` runs one of the ``answerers``: their code, with their globals, called from where they must be."""
+        if asker is None or answering.get(asker.f_code) is not asker.f_globals:
+            return False
+        caller = only_from.get(asker.f_code)
+        return caller is None or (asker.f_back is not None and asker.f_back.f_code is caller and asker.f_back.f_globals is asker.f_globals)
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event != EVENT or inside[0]:

@@ -23,27 +23,32 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from grader.subject import source, virtual_time
 
 EVENT = "asynclings.timeline"
-_audit = sys.audit
 
 
-def worker(name: str, delay: float) -> Coroutine[Any, Any, Any]:
+# These functions take ``sys.audit`` as a default, bound when they were defined: rebinding a
+# name of this module, even for a moment, cannot take their events (or make up evidence).
+def worker(name: str, delay: float, _audit: Callable[..., None] = sys.audit) -> Coroutine[Any, Any, Any]:
     """A job that waits ``delay`` virtual seconds and returns the judge's value for ``name``.
 
     A plain function returning the coroutine, so that the student's line that called it
-    is on the stack and can be remembered.
+    is on the stack and can be remembered. A name or delay of a type of the student's
+    (a ``str`` whose ``__hash__`` or ``__repr__`` is theirs) is made a plain one here, so
+    that no code of theirs runs inside the recorder.
     """
+    name = str.__str__(name) if isinstance(name, str) else repr(name)
+    delay = delay if type(delay) in (int, float) else float(delay)
     job = _job(name, delay)
     _audit(EVENT, "created", (name, delay, source.caller_in_exercise(), job))
     return job
 
 
-async def _job(name: str, delay: float) -> Any:
+async def _job(name: str, delay: float, _audit: Callable[..., None] = sys.audit) -> Any:
     box: list[Any] = []
     takes: list[float] = []
     _audit(EVENT, "started", (name, takes, delay))
@@ -56,13 +61,13 @@ async def _job(name: str, delay: float) -> Any:
 _job.__name__ = _job.__qualname__ = "worker"
 
 
-def begin(values: dict[str, Any], durations: dict[str, float] | None = None) -> None:
+def begin(values: dict[str, Any], durations: dict[str, float] | None = None, _audit: Callable[..., None] = sys.audit) -> None:
     """Start recording afresh: "now" is t=0, the jobs named in ``values`` return those values,
     and those named in ``durations`` take that long whatever delay they were given."""
     _audit(EVENT, "begin", (values, durations or {}))
 
 
-def evidence(caller: Any = None) -> dict[str, Any]:
+def evidence(caller: Any = None, _audit: Callable[..., None] = sys.audit) -> dict[str, Any]:
     """What the jobs did since :func:`begin`; ``in_caller`` lists jobs run inside ``caller``'s own task."""
     out: list[dict[str, Any]] = []
     _audit(EVENT, "evidence", (caller, out))

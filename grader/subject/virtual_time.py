@@ -167,14 +167,19 @@ def _registry(select: Callable[[Any, Any], Any]) -> Generator[Callable[..., Any]
 
 def _keeper(loop: Any, select: Callable[[Any, Any], Any]) -> Generator[tuple[bool, Any], tuple[str, Any], None]:
     """Keep ``loop``'s clock: see :func:`_watch_clocks`. Sent ``(what, argument)``; yields ``(raised, value)``."""
-    fields, reference = vars(loop), weakref.ref(loop)  # no reference to the loop: a keeper dies with its loop
+    reference = weakref.ref(loop)  # no reference to the loop: a keeper dies with its loop
+
+    def clock() -> tuple[Any, Any]:
+        fields = vars(reference())  # read afresh each time: a loop's __dict__ can be replaced whole
+        return fields.get(NOW), fields.get(TICKS_PER_SECOND)
+
+    left = clock()
     del loop
-    left = (fields.get(NOW), fields.get(TICKS_PER_SECOND))
     answer: tuple[bool, Any] = (False, None)
     while True:
         what, argument = yield answer
         answer = (False, None)
-        if (fields.get(NOW), fields.get(TICKS_PER_SECOND)) != left:
+        if clock() != left:
             seal.note("violation", CLOCK_MOVED)
         if what == "step":
             try:
@@ -186,8 +191,9 @@ def _keeper(loop: Any, select: Callable[[Any, Any], Any]) -> Generator[tuple[boo
             # Whoever charges the clock, the judge sees a blocked stretch: never a wait for free.
             seal.note("blocked", record)
             if type(seconds) is float and 0 < seconds < FOREVER:
+                fields = vars(reference())
                 fields[NOW] += round(seconds * fields[TICKS_PER_SECOND])
-        left = (fields.get(NOW), fields.get(TICKS_PER_SECOND))
+        left = clock()
 
 
 def _unwatched(loop: Any, *args: Any) -> None:
