@@ -32,6 +32,7 @@ from grader.subject import (
     output,
     probes,
     seal,
+    sealed_names,
     signal_frames,
     source,
     timeline,
@@ -70,10 +71,13 @@ def run(exercise: Path, exercise_source: bytes, probe_file: str, probe_code: Cod
 
 
 def _load_probes(name: str, code: CodeType) -> ModuleType:
+    """Run the probe file in a namespace of its own, sealed before any student code runs (see :mod:`grader.subject.sealed_names`)."""
     module = ModuleType(PROBES_MODULE)
-    module.__file__ = name
     sys.modules[PROBES_MODULE] = module  # dataclasses and pickling look a class's module up here
-    exec(code, vars(module))  # noqa: S102  # the kit's probe file, compiled by the template
+    namespace = sealed_names.SealedNamespace(vars(module))
+    namespace["__name__"], namespace["__file__"] = PROBES_MODULE, name
+    exec(code, namespace)  # noqa: S102  # the kit's probe file, compiled by the template
+    sealed_names.seal(namespace)
     return module
 
 
