@@ -44,6 +44,15 @@ _store = _snapshots()
 next(_store)
 
 
+def _read(key: int, name: str, _send: Callable[..., Any] = _store.send) -> Any:
+    """``name`` as sealed under ``key``; another thread reading this instant makes this one wait its turn."""
+    while True:
+        try:
+            return _send(("read", key, name))
+        except ValueError:  # "generator already executing": the other thread is in it
+            continue
+
+
 class SealedNamespace(dict):  # type: ignore[type-arg]  # a module's globals: names to anything
     """The probe file's globals: written as the file runs (and into ``mirror``, its module's
     dict, which dataclasses and pickling read); read from the snapshot once sealed."""
@@ -56,8 +65,8 @@ class SealedNamespace(dict):  # type: ignore[type-arg]  # a module's globals: na
         dict.__setitem__(self, name, value)
         self.mirror[name] = value
 
-    def __getitem__(self, name: str, _send: Callable[..., Any] = _store.send, _identity: Callable[[Any], int] = _identity) -> Any:
-        value = _send(("read", _identity(self), name))
+    def __getitem__(self, name: str, _read: Callable[[int, str], Any] = _read, _identity: Callable[[Any], int] = _identity) -> Any:
+        value = _read(_identity(self), name)
         if value is _UNSEALED:
             return dict.__getitem__(self, name)
         if value is _MISSING:
@@ -70,8 +79,8 @@ class FrozenModule:
 
     __slots__ = ("__weakref__",)
 
-    def __getattr__(self, name: str, _send: Callable[..., Any] = _store.send, _identity: Callable[[Any], int] = _identity) -> Any:
-        value = _send(("read", _identity(self), name))
+    def __getattr__(self, name: str, _read: Callable[[int, str], Any] = _read, _identity: Callable[[Any], int] = _identity) -> Any:
+        value = _read(_identity(self), name)
         if value is _MISSING or value is _UNSEALED:
             raise AttributeError(name)
         return value
