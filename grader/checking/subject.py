@@ -55,6 +55,7 @@ CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, si
 TAMPERED = "rebind {name}, which the grader's evidence relies on"
 FLOODED = "the process running your code wrote more than any answer needs to the grader's pipe"
 FORGED_ANSWER = "write or change an answer on its way from the process running it to the grader"
+CHANGED_REQUEST = "change a request on its way from the grader to the process running it"
 
 
 class StudentRaised(Exception):
@@ -171,9 +172,11 @@ class Subject:
         # On virtual time a right answer takes milliseconds: seconds of real time are a runaway.
         limit = max(min(self.deadline - time.monotonic(), RUNAWAY_SECONDS), 0.05)
         self.request_deadline = time.monotonic() + limit
-        request = {"id": request_id, "probe": probe, "args": args, "limit": limit}
+        line = json.dumps({"id": request_id, "probe": probe, "args": args, "limit": limit}).encode()
+        # The subject signs the request it read into its answer: one changed on its way in shows.
+        asked = hmac.new(self.running.key, line, "sha256").hexdigest()
         try:
-            os.write(self.running.requests, (json.dumps(request) + "\n").encode())
+            os.write(self.running.requests, line + b"\n")
         except OSError:
             raise self._ended(self._last_word()) from None
         while True:
@@ -184,6 +187,9 @@ class Subject:
             if "ended" in reply:
                 raise self._ended(reply["ended"])
             if reply.get("id") == request_id:
+                if reply.get("asked") != asked:
+                    self.violations.append(CHANGED_REQUEST)
+                    raise self._ended(f"the process running your code tried to {CHANGED_REQUEST}")
                 return reply
 
     def _read_line(self, deadline: float) -> dict[str, Any] | None:

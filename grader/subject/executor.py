@@ -42,7 +42,7 @@ from grader.subject import (
 REPLY_FD = 3
 PROBES_MODULE = "asynclings_probes"
 # Packages whose functions and classes the evidence relies on: rebinding one is tampering.
-WATCHED = ("asyncio", "looptime", "grader", PROBES_MODULE)
+WATCHED = ("asyncio", "looptime", "grader", PROBES_MODULE, "builtins")
 
 
 def run(exercise: Path, exercise_source: bytes, probe_file: str, probe_code: CodeType, hide: list[Path]) -> int:

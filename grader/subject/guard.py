@@ -24,6 +24,7 @@ WRITE_VIOLATION = "change a file outside its temporary folder: {path}"
 IMPORT_VIOLATION = "import {module}, the kit's own reference solutions or checks"
 FORBIDDEN_MODULES = ("solutions", "grader.default_kit", "grader.checking", "grader.runner", "grader.cli")
 CHANGE_VIOLATION = "change {what}, which the grader's evidence relies on"
+REBUILD_VIOLATION = "rebuild a function from a code object (types.FunctionType), as the grader's own could be copied"
 # Classes and functions of these packages are what the evidence is made with: none may change.
 EVIDENCE_PACKAGES = ("asyncio", "looptime", "grader", "asynclings_probes")
 INTROSPECTION_VIOLATION = "walk the interpreter's {what}, which the grader's own records live behind"
@@ -149,6 +150,9 @@ def arm(
         ):
             # looptime gives each loop its class; a class of the student's could tell another time.
             refuse(CHANGE_VIOLATION.format(what="the event loop's class"))
+        elif event == "function.__new__" and asked_by_others(set()):
+            # A copy of a grader function with defaults or globals of the student's passes for the original.
+            refuse(REBUILD_VIOLATION)
         elif (
             event == "import"
             and args

@@ -136,7 +136,7 @@ def install(
     answering = {f.__code__: f.__globals__ for f in answerers if isinstance(f, FunctionType)}
     only_from = {f.__code__: caller.__code__ for f, caller in answerers.items() if isinstance(f, FunctionType) and isinstance(caller, FunctionType)}
     baseline = _bindings(watched)
-    state: dict[str, Any] = {"id": None, "unread": b"", "notes": {}}
+    state: dict[str, Any] = {"id": None, "unread": b"", "notes": {}, "asked": ""}
     inside = [False]
 
     def take_line() -> bytes | None:
@@ -161,7 +161,10 @@ def install(
         if line is None:
             return
         request = decode(line.decode())
-        state["id"], state["notes"] = request["id"], {}
+        # The request as read, in the answer: one changed on its way in is not the one answered.
+        seen = signer.copy()
+        seen.update(line)
+        state["id"], state["notes"], state["asked"] = request["id"], {}, seen.hexdigest()
         name = str(request["probe"])
         out.append((name, probes.get(name), dict(request.get("args", {})), float(request["limit"])))
 
@@ -179,6 +182,7 @@ def install(
         # Plain JSON values only, from here on: encoding them runs no one's code.
         reply.update(
             id=state["id"],
+            asked=state["asked"],
             blocking=[decode(record) for record in notes.get("blocked", [])],
             violations=[decode(record) for record in notes.get("violation", [])],
             tampered=changed,

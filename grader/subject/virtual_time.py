@@ -91,6 +91,7 @@ def install() -> None:
 
 # looptime keeps a loop's clock in name-mangled attributes: its ticks, and ticks per second.
 NOW, TICKS_PER_SECOND = "_LoopTimeEventLoop__now", "_LoopTimeEventLoop__resolution_reciprocal"
+ENABLED = "_LoopTimeEventLoop__enabled"  # off, the loop's clock reads time.monotonic(): anyone's to replace
 FOREVER = 1e9  # seconds: no charge is longer (nor infinite, nor NaN)
 CLOCK_MOVED = "move the event loop's virtual clock, which only the loop itself moves, as it waits for its timers"
 
@@ -169,9 +170,9 @@ def _keeper(loop: Any, select: Callable[[Any, Any], Any]) -> Generator[tuple[boo
     """Keep ``loop``'s clock: see :func:`_watch_clocks`. Sent ``(what, argument)``; yields ``(raised, value)``."""
     reference = weakref.ref(loop)  # no reference to the loop: a keeper dies with its loop
 
-    def clock() -> tuple[Any, Any]:
+    def clock() -> tuple[Any, Any, Any]:
         fields = vars(reference())  # read afresh each time: a loop's __dict__ can be replaced whole
-        return fields.get(NOW), fields.get(TICKS_PER_SECOND)
+        return fields.get(NOW), fields.get(TICKS_PER_SECOND), fields.get(ENABLED)
 
     left = clock()
     del loop
