@@ -21,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import asyncio.events
 import time
+from collections.abc import Callable
 from typing import Any
 
-from grader.subject import seal, source, virtual_time
+from grader.subject import handout, seal, source, virtual_time
 
 BUSY_CPU_SECONDS = 0.2
 BLOCKED_WALL_SECONDS = 0.5
@@ -40,30 +41,39 @@ def install() -> None:
     if _installed:
         return
     _installed = True
-    time.sleep = _sleep  # type: ignore[assignment]  # the probe replaces the function for the student's code
-    original_run = asyncio.events.Handle._run
+    # What both call is bound now, where no code of the student's can change it: the sleep is
+    # a stand-in (its closure held by a hook, see handout); the timed step, which asyncio calls
+    # with no arguments, takes its helpers as defaults, which the guard keeps as they are.
+    running, charge, site = asyncio.events._get_running_loop, virtual_time.advance, source.caller_in_exercise
 
-    def _timed_run(self: asyncio.events.Handle) -> None:
-        cpu, wall = _thread_time(), _wall()
+    def sleep(seconds: float) -> None:
+        loop = running()
+        if loop is None:
+            _real_sleep(seconds)
+            return
+        charge(loop, float(seconds), {"kind": "time.sleep", "seconds": float(seconds), "source": site(), "coroutine": None})
+
+    time.sleep = handout.handed(sleep)  # type: ignore[assignment]  # the probe replaces the function for the student's code
+
+    def _timed_run(
+        self: asyncio.events.Handle,
+        _run: Callable[[Any], None] = asyncio.events.Handle._run,
+        _note: Callable[[str, Any], None] = seal.note,
+        _cpu: Callable[[], float] = _thread_time,
+        _clock: Callable[[], float] = _wall,
+        _source: Callable[[Any], dict[str, Any]] = _callback_source,
+    ) -> None:
+        cpu, wall = _cpu(), _clock()
         try:
-            original_run(self)
+            _run(self)
         finally:
             # Also when the judge's time limit ends a callback that never returns.
-            cpu, wall = _thread_time() - cpu, _wall() - wall
+            cpu, wall = _cpu() - cpu, _clock() - wall
             if cpu > BUSY_CPU_SECONDS or wall > BLOCKED_WALL_SECONDS:
                 kind = "busy" if cpu > BUSY_CPU_SECONDS else "blocked"
-                seal.note("blocked", {"kind": kind, "seconds": round(wall, 2), **_callback_source(self)})
+                _note("blocked", {"kind": kind, "seconds": round(wall, 2), **_source(self)})
 
     asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]  # every callback is timed
-
-
-def _sleep(seconds: float) -> None:
-    loop = asyncio.events._get_running_loop()
-    if loop is None:
-        _real_sleep(seconds)
-        return
-    site = source.caller_in_exercise()
-    virtual_time.advance(loop, float(seconds), {"kind": "time.sleep", "seconds": float(seconds), "source": site, "coroutine": None})
 
 
 def _callback_source(handle: asyncio.events.Handle) -> dict[str, Any]:

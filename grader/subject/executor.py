@@ -66,7 +66,7 @@ def run(exercise: Path, exercise_source: bytes, probe_file: str, probe_code: Cod
     guard.arm(hide, writable, _refused, known_code.trusting())
     signal.signal(signal.SIGALRM, stuck)  # the executor's own handler is handed its frame: where the code was
     signal_frames.install()
-    serve()
+    serve(seal.next_request, perform, seal.answer, output.take, signal.setitimer)
     return 0
 
 
@@ -81,73 +81,42 @@ def _load_probes(name: str, code: CodeType) -> ModuleType:
     return module
 
 
-def serve() -> None:
-    """Answer requests, one at a time, until the judge closes the pipe."""
-    while (request := seal.next_request()) is not None:
+def serve(
+    next_request: Callable[[], Any],
+    perform: Callable[[str, Any, dict[str, Any]], dict[str, Any]],
+    answer: Callable[[dict[str, Any]], None],
+    warnings: Callable[[], list[str]],
+    set_timer: Callable[..., Any],
+) -> None:
+    """Answer requests, one at a time, until the judge closes the pipe.
+
+    What it calls is handed over by :func:`run`, before any student code ran: a name of
+    this module rebound between two requests, even for a moment, is never called.
+    """
+    while (request := next_request()) is not None:
         name, function, args, limit = request
-        signal.setitimer(signal.ITIMER_REAL, limit)
+        set_timer(signal.ITIMER_REAL, limit)
         reply = perform(name, function, args)
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        reply["warnings"] = output.take()
-        seal.answer(reply)
+        set_timer(signal.ITIMER_REAL, 0)
+        reply["warnings"] = warnings()
+        answer(reply)
 
 
-def perform(name: str, function: Callable[..., Any] | None, args: dict[str, Any]) -> dict[str, Any]:
-    """Run one probe (or one of the executor's own questions) and say how it went."""
-    try:
-        module = source.exercise_module()
-    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt at import are student mistakes
-        return {"raised": {**source.describe_raised(exc), "during": "import"}}
-    if name == "names":
-        return {"ok": {n: _kind(getattr(module, n, None), n in vars(module)) for n in args.get("names", [])}}
-    if name == "defined":
-        return {"ok": source.defined_functions()}
-    if function is None:
-        return {"error": f"the probe file has no probe {name!r}"}
-    try:
-        if inspect.iscoroutinefunction(function):
-            evidence = _run_on_new_loop(function(module, **args))
-        else:
-            evidence = seal.to_json(function(module, **args))
-        return {"ok": seal.from_json(evidence)}
-    except probes.Deadline as exc:
-        return {"deadline": {"what": exc.what, "seconds": exc.seconds, "detail": exc.detail}}
-    except BaseException as exc:  # noqa: BLE001 - whatever the student's code raised is evidence
-        return {"raised": {**source.describe_raised(exc), "during": "call"}}
-    finally:
-        _fresh_event_loop_state()
-
-
-def stuck(signum: int, frame: FrameType | None) -> None:
-    """The request's time is up: say which of the student's functions was running, then end."""
-    where = None
-    while frame is not None:
-        if source.in_exercise(frame.f_code):
-            where = {"function": frame.f_code.co_name, "source": source.source_ref(frame.f_lineno)}
-            break
-        frame = frame.f_back
-    seal.answer({"stuck": where, "during": "call" if source.imported() else "import"})
-    os._exit(0)
-
-
-def _refused(what: str) -> None:
-    seal.note("violation", what)
-
-
-async def _as_json(probe: Coroutine[Any, Any, Any], box: list[str]) -> None:
+async def _as_json(probe: Coroutine[Any, Any, Any], box: list[str], _to_json: Callable[[Any], str] = seal.to_json) -> None:
     """Put the probe's evidence in ``box`` as JSON text, in the probe's task, the moment it returns.
 
     Text cannot be changed, and ``box`` is no object the student's code can reach: not the
     task's result, which its code could set (``Future.set_result`` on the task) or edit
     (a task it left running, cancelled afterwards; a done callback on this task).
     """
-    box.append(seal.to_json(await probe))
+    box.append(_to_json(await probe))
 
 
 def _run_on_new_loop(
     coroutine: Coroutine[Any, Any, Any],
     _loop_class: type[asyncio.AbstractEventLoop] = asyncio.SelectorEventLoop,
     _run: Callable[..., Any] = asyncio.BaseEventLoop.run_until_complete,
+    _evidence_of: Callable[..., Any] = _as_json,
 ) -> str:
     """Run a probe's coroutine on a fresh (virtual-time) loop, its evidence as JSON; cancel what the student left running.
 
@@ -158,7 +127,7 @@ def _run_on_new_loop(
     loop = _loop_class()
     box: list[str] = []
     try:
-        _run(loop, _as_json(coroutine, box))
+        _run(loop, _evidence_of(coroutine, box))
         if not box:
             raise RuntimeError("the probe's task ended before the probe returned: something outside it ended it")
         return box[0]
@@ -176,6 +145,57 @@ def _fresh_event_loop_state() -> None:
     if local is not None:
         policy._local = type(local)()  # type: ignore[attr-defined]  # the policy's private thread state
     gc.collect()
+
+
+# What perform calls is bound here, when it was defined: no name rebound for a moment is met.
+def perform(
+    name: str,
+    function: Callable[..., Any] | None,
+    args: dict[str, Any],
+    _to_json: Callable[[Any], str] = seal.to_json,
+    _from_json: Callable[[str], Any] = seal.from_json,
+    _on_new_loop: Callable[[Any], str] = _run_on_new_loop,
+    _fresh: Callable[[], None] = _fresh_event_loop_state,
+) -> dict[str, Any]:
+    """Run one probe (or one of the executor's own questions) and say how it went."""
+    try:
+        module = source.exercise_module()
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt at import are student mistakes
+        return {"raised": {**source.describe_raised(exc), "during": "import"}}
+    if name == "names":
+        return {"ok": {n: _kind(getattr(module, n, None), n in vars(module)) for n in args.get("names", [])}}
+    if name == "defined":
+        return {"ok": source.defined_functions()}
+    if function is None:
+        return {"error": f"the probe file has no probe {name!r}"}
+    try:
+        if inspect.iscoroutinefunction(function):
+            evidence = _on_new_loop(function(module, **args))
+        else:
+            evidence = _to_json(function(module, **args))
+        return {"ok": _from_json(evidence)}
+    except probes.Deadline as exc:
+        return {"deadline": {"what": exc.what, "seconds": exc.seconds, "detail": exc.detail}}
+    except BaseException as exc:  # noqa: BLE001 - whatever the student's code raised is evidence
+        return {"raised": {**source.describe_raised(exc), "during": "call"}}
+    finally:
+        _fresh()
+
+
+def stuck(signum: int, frame: FrameType | None) -> None:
+    """The request's time is up: say which of the student's functions was running, then end."""
+    where = None
+    while frame is not None:
+        if source.in_exercise(frame.f_code):
+            where = {"function": frame.f_code.co_name, "source": source.source_ref(frame.f_lineno)}
+            break
+        frame = frame.f_back
+    seal.answer({"stuck": where, "during": "call" if source.imported() else "import"})
+    os._exit(0)
+
+
+def _refused(what: str) -> None:
+    seal.note("violation", what)
 
 
 def _kind(value: Any, defined: bool) -> str:

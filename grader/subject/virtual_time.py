@@ -120,18 +120,19 @@ def _watch_clocks() -> Callable[[Any], None]:
     next(registry)
     find = registry.send
 
-    def keeper_of(loop: Any) -> Callable[[tuple[str, Any]], tuple[bool, Any]]:
+    # Defaults, not closures: a function's defaults are the guard's to keep, a closure's cells anyone's to write.
+    def keeper_of(loop: Any, _find: Callable[[Any], Callable[[tuple[str, Any]], tuple[bool, Any]] | None] = find) -> Callable[[tuple[str, Any]], tuple[bool, Any]]:
         while True:
             try:
-                keeper = find(loop)
+                keeper = _find(loop)
             except ValueError:  # another thread is looking one up this instant
                 continue
             if keeper is None:
                 raise TypeError(f"not an event loop: {loop!r}")
             return keeper
 
-    def created(loop: Any) -> None:
-        keeper_of(loop)  # the clock as the loop starts: where its first step must find it
+    def created(loop: Any, _keeper_of: Callable[[Any], Any] = keeper_of) -> None:
+        _keeper_of(loop)  # the clock as the loop starts: where its first step must find it
 
     def step(loop: Any, timeout: float | None, _keeper_of: Callable[[Any], Any] = keeper_of) -> Any:
         raised, value = _keeper_of(loop)(("step", timeout))
@@ -230,8 +231,13 @@ def check_clock(loop: asyncio.AbstractEventLoop) -> None:
         _check(loop)
 
 
-def now() -> float:
-    """The running loop's virtual time, rounded to the microsecond."""
-    loop = _running_loop()
-    check_clock(loop)
-    return round(_loop_time(loop) if isinstance(loop, looptime.LoopTimeEventLoop) else loop.time(), 6)
+def now(
+    _running: Callable[[], Any] = _running_loop,
+    _check: Callable[[Any], None] = check_clock,
+    _time: Callable[[Any], float] = _loop_time,
+    _class: type = looptime.LoopTimeEventLoop,
+) -> float:
+    """The running loop's virtual time, rounded to the microsecond (what it calls, bound when it was defined)."""
+    loop = _running()
+    _check(loop)
+    return round(_time(loop) if isinstance(loop, _class) else loop.time(), 6)
