@@ -77,16 +77,15 @@ def install() -> None:
     # which BaseEventLoop.__init__ has not created yet.
     original_init = asyncio.selector_events.BaseSelectorEventLoop.__init__
 
-    created = _watch_clocks()
-
     @functools.wraps(original_init)
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         looptime.patch_event_loop(self)
-        created(self)
+        _keeper_of(self)  # the clock as the loop starts: where its first step must find it
         seal.note("loop", LoopRecord(self))
 
     asyncio.selector_events.BaseSelectorEventLoop.__init__ = init  # type: ignore[method-assign]  # every loop made from now on runs on virtual time
+    looptime.LoopTimeEventLoop._LoopTimeEventLoop__replaced_select = _step  # type: ignore[attr-defined]  # looptime's private step
 
 
 # looptime keeps a loop's clock in name-mangled attributes: its ticks, and ticks per second.
@@ -96,32 +95,29 @@ FOREVER = 1e9  # seconds: no charge is longer (nor infinite, nor NaN)
 CLOCK_MOVED = "move the event loop's virtual clock, which only the loop itself moves, as it waits for its timers"
 
 
-def _watch_clocks() -> Callable[[Any], None]:
-    """Watch every loop's clock: it moves only as the loop steps, or as :func:`advance` charges it.
+def _keepers(select: Callable[[Any, Any], Any]) -> Callable[[Any], Callable[[tuple[str, Any]], tuple[bool, Any]]]:
+    """Keepers of every loop's clock: it moves only as the loop steps, or as :func:`advance` charges it.
 
     The clock is in the loop's ``__dict__``, and the loop is in the student's hands
     (``get_running_loop()``): pushed forward, it would make a job seem to have waited. Each
     step of a loop (its selector's ``select``, where looptime moves the clock on to the
-    next timer) is taken by a keeper of that loop's clock: the step must find the clock
-    where the last step, the loop's creation or a charge left it, and so must every
-    reading of a job's time (see :func:`check_clock`); a clock moved otherwise is
-    reported, and the exercise scores 0.
+    next timer) is taken by a keeper of that loop's clock (:func:`_step`): the step must
+    find the clock where the last step, the loop's creation or a charge left it, and so
+    must every reading of a job's time (see :func:`check_clock`); a clock moved otherwise
+    is reported, and the exercise scores 0.
 
     Where a clock was left lives in a generator's frame, which the guard shows to no code
     of the student's (``gi_frame``): what the student's code can reach is a generator's
     ``send``, which only checks, steps, charges or records as the functions here do. Each
     loop has a keeper of its own (a loop steps in one thread; another loop may step in
-    another meanwhile), found through a registry kept the same way. Returns what a new
-    loop is shown to.
+    another meanwhile), found through a registry kept the same way. Returns the finder of
+    a loop's keeper, which the functions below take as a default: a function's defaults
+    are the guard's to keep, a closure's cells anyone's to write.
     """
-    global _charge, _check
-    select = looptime.LoopTimeEventLoop._LoopTimeEventLoop__replaced_select  # type: ignore[attr-defined]  # looptime's private step
     registry = _registry(select)
     next(registry)
-    find = registry.send
 
-    # Defaults, not closures: a function's defaults are the guard's to keep, a closure's cells anyone's to write.
-    def keeper_of(loop: Any, _find: Callable[[Any], Callable[[tuple[str, Any]], tuple[bool, Any]] | None] = find) -> Callable[[tuple[str, Any]], tuple[bool, Any]]:
+    def keeper_of(loop: Any, _find: Callable[[Any], Callable[[tuple[str, Any]], tuple[bool, Any]] | None] = registry.send) -> Callable[[tuple[str, Any]], tuple[bool, Any]]:
         while True:
             try:
                 keeper = _find(loop)
@@ -131,24 +127,7 @@ def _watch_clocks() -> Callable[[Any], None]:
                 raise TypeError(f"not an event loop: {loop!r}")
             return keeper
 
-    def created(loop: Any, _keeper_of: Callable[[Any], Any] = keeper_of) -> None:
-        _keeper_of(loop)  # the clock as the loop starts: where its first step must find it
-
-    def step(loop: Any, timeout: float | None, _keeper_of: Callable[[Any], Any] = keeper_of) -> Any:
-        raised, value = _keeper_of(loop)(("step", timeout))
-        if raised:
-            raise value
-        return value
-
-    def charge(loop: Any, seconds: float, record: dict[str, Any], _keeper_of: Callable[[Any], Any] = keeper_of) -> None:
-        _keeper_of(loop)(("charge", (seconds, record)))
-
-    def check(loop: Any, _keeper_of: Callable[[Any], Any] = keeper_of) -> None:
-        _keeper_of(loop)(("check", None))
-
-    looptime.LoopTimeEventLoop._LoopTimeEventLoop__replaced_select = step  # type: ignore[attr-defined]  # looptime's private step
-    _charge, _check = charge, check
-    return created
+    return keeper_of
 
 
 def _registry(select: Callable[[Any, Any], Any]) -> Generator[Callable[..., Any] | None, Any, None]:
@@ -168,7 +147,7 @@ def _registry(select: Callable[[Any, Any], Any]) -> Generator[Callable[..., Any]
 
 
 def _keeper(loop: Any, select: Callable[[Any, Any], Any]) -> Generator[tuple[bool, Any], tuple[str, Any], None]:
-    """Keep ``loop``'s clock: see :func:`_watch_clocks`. Sent ``(what, argument)``; yields ``(raised, value)``."""
+    """Keep ``loop``'s clock: see :func:`_keepers`. Sent ``(what, argument)``; yields ``(raised, value)``."""
     reference = weakref.ref(loop)  # no reference to the loop: a keeper dies with its loop
 
     def clock() -> tuple[Any, Any, Any]:
@@ -198,12 +177,15 @@ def _keeper(loop: Any, select: Callable[[Any, Any], Any]) -> Generator[tuple[boo
         left = clock()
 
 
-def _unwatched(loop: Any, *args: Any) -> None:
-    """Before :func:`install`: no clock is watched, and none is charged."""
+_keeper_of = _keepers(looptime.LoopTimeEventLoop._LoopTimeEventLoop__replaced_select)  # type: ignore[attr-defined]  # looptime's private step
 
 
-_charge: Callable[[Any, float, dict[str, Any]], None] = _unwatched
-_check: Callable[[Any], None] = _unwatched
+def _step(loop: Any, timeout: float | None, _keeper_of: Callable[[Any], Any] = _keeper_of) -> Any:
+    """looptime's step of ``loop``, taken by the keeper of its clock (installed in its place by :func:`install`)."""
+    raised, value = _keeper_of(loop)(("step", timeout))
+    if raised:
+        raise value
+    return value
 
 
 def created_loops() -> list[LoopRecord]:
@@ -211,7 +193,9 @@ def created_loops() -> list[LoopRecord]:
     return list(seal.noted("loop"))
 
 
-def advance(loop: asyncio.AbstractEventLoop, seconds: float, blocked: dict[str, Any]) -> None:
+def advance(
+    loop: asyncio.AbstractEventLoop, seconds: float, blocked: dict[str, Any], _keeper_of: Callable[[Any], Any] = _keeper_of
+) -> None:
     """Move a virtual clock forward, as if the loop's thread had been busy for ``seconds``, and note ``blocked``.
 
     Used to charge a blocking ``time.sleep`` to the loop that it froze, so timelines show
@@ -220,15 +204,15 @@ def advance(loop: asyncio.AbstractEventLoop, seconds: float, blocked: dict[str, 
     seeing a blocked stretch.
     """
     if isinstance(loop, looptime.LoopTimeEventLoop):
-        _charge(loop, float(seconds), blocked)
+        _keeper_of(loop)(("charge", (float(seconds), blocked)))
     else:
         seal.note("blocked", blocked)
 
 
-def check_clock(loop: asyncio.AbstractEventLoop) -> None:
+def check_clock(loop: asyncio.AbstractEventLoop, _keeper_of: Callable[[Any], Any] = _keeper_of) -> None:
     """Report a clock of ``loop`` that moved since its last step otherwise than by :func:`advance`."""
     if isinstance(loop, looptime.LoopTimeEventLoop):
-        _check(loop)
+        _keeper_of(loop)(("check", None))
 
 
 def now(
