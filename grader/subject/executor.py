@@ -43,6 +43,14 @@ REPLY_FD = 3
 PROBES_MODULE = "asynclings_probes"
 # Packages whose functions and classes the evidence relies on: rebinding one is tampering.
 WATCHED = ("asyncio", "looptime", "grader", PROBES_MODULE, "builtins")
+# Once a request's time is up, where its code runs is looked at every SAMPLE_EVERY seconds,
+# up to SAMPLES times, until one look finds a line of the student's (see :func:`stuck`).
+SAMPLE_EVERY = 0.002
+SAMPLES = 100
+# The grader's bookkeeping that answering would re-enter: the seal's hook (answering is an audit
+# event) and the probe file's sealed names (a probe's audit hook reads them), a store in a
+# generator's frame that cannot be entered while it runs. A look that lands inside it waits.
+BOOKKEEPING = frozenset(object.__hash__(vars(module)) for module in (seal, sealed_names))
 
 
 def run(exercise: Path, exercise_source: bytes, probe_file: str, probe_code: CodeType, hide: list[Path]) -> int:
@@ -95,7 +103,7 @@ def serve(
     """
     while (request := next_request()) is not None:
         name, function, args, limit = request
-        set_timer(signal.ITIMER_REAL, limit)
+        set_timer(signal.ITIMER_REAL, limit, SAMPLE_EVERY)
         reply = perform(name, function, args)
         set_timer(signal.ITIMER_REAL, 0)
         reply["warnings"] = warnings()
@@ -182,14 +190,33 @@ def perform(
         _fresh()
 
 
-def stuck(signum: int, frame: FrameType | None) -> None:
-    """The request's time is up: say which of the student's functions was running, then end."""
-    where = None
-    while frame is not None:
-        if source.in_exercise(frame.f_code):
-            where = {"function": frame.f_code.co_name, "source": source.source_ref(frame.f_lineno)}
-            break
-        frame = frame.f_back
+def stuck(
+    signum: int,
+    frame: FrameType | None,
+    _looks: list[int] = [],  # noqa: B006 - the looks taken so far, kept between signals
+    _bookkeeping: frozenset[int] = BOOKKEEPING,
+    _identity: Callable[[object], int] = object.__hash__,
+) -> None:
+    """The request's time is up: say which of the student's functions was running, then end.
+
+    The signal lands wherever the main thread is: in the student's code or below it, in
+    asyncio between two steps of a task that never finishes (a loop awaiting ``sleep(0)``
+    or a closing writer's ``drain()``), or in the :data:`BOOKKEEPING` that answering
+    (an audit event; so is reading a frame's code) would re-enter. In the last two the
+    timer looks again, every :data:`SAMPLE_EVERY` seconds; after :data:`SAMPLES` looks
+    that found no line of the student's, it says so. Frames are told apart by their
+    globals, which reading raises no event.
+    """
+    student, look = source.exercise_globals(), frame
+    while look is not None and look.f_globals is not student:
+        if _identity(look.f_globals) in _bookkeeping:
+            _looks.append(signum)
+            return
+        look = look.f_back
+    if look is None and len(_looks) < SAMPLES:
+        _looks.append(signum)
+        return
+    where = {"function": look.f_code.co_name, "source": source.source_ref(look.f_lineno)} if look is not None else None
     seal.answer({"stuck": where, "during": "call" if source.imported() else "import"})
     os._exit(0)
 

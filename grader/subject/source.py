@@ -25,12 +25,13 @@ _path: Path | None = None
 _file = ""  # str(_path): what the module's code objects name as their file
 _source = b""
 _module: ModuleType | None = None
+_globals: dict[str, Any] | None = None  # the module's namespace, from the moment its import begins
 
 
 def set_exercise(path: Path, source: bytes) -> None:
     """The student's module is ``source``, named as the file ``path``; its lines are read from ``source`` too."""
-    global _path, _file, _source, _module
-    _path, _file, _source, _module = path, str(path), source, None
+    global _path, _file, _source, _module, _globals
+    _path, _file, _source, _module, _globals = path, str(path), source, None, None
     try:
         encoding = tokenize.detect_encoding(io.BytesIO(source).readline)[0]
     except SyntaxError:  # a broken coding line: compiling says so, with its line
@@ -50,13 +51,18 @@ def in_exercise(code: CodeType) -> bool:
     return bool(_file) and code.co_filename == _file
 
 
+def exercise_globals() -> dict[str, Any] | None:
+    """The student's module's namespace, once its import has begun: its frames run with it."""
+    return _globals
+
+
 def exercise_module() -> ModuleType:
     """The student's module, run from its source on first use; an import that raises re-raises each time.
 
     Compiled from the bytes the judge sent, as an import of the file would be, but with no
     import system in between: no ``__pycache__`` to take instead, no file to read again.
     """
-    global _module
+    global _module, _globals
     if _module is not None:
         return _module
     assert _path is not None, "no exercise file was set"
@@ -66,7 +72,8 @@ def exercise_module() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     code = compile(_source, _file, "exec", dont_inherit=True)
-    exec(code, vars(module))  # noqa: S102 - the student's module, in the subject that exists to run it
+    _globals = vars(module)
+    exec(code, _globals)  # noqa: S102 - the student's module, in the subject that exists to run it
     _module = module
     return module
 
