@@ -44,6 +44,8 @@ def install() -> None:
     # What both call is bound now, where no code of the student's can change it: the sleep is
     # a stand-in (its closure held by a hook, see handout); the timed step, which asyncio calls
     # with no arguments, takes its helpers as defaults, which the guard keeps as they are.
+    from builtins import float  # bound now, as below: rebound in ``builtins`` for a moment, it is not the one called
+
     running, charge, site = asyncio.events._get_running_loop, virtual_time.advance, source.caller_in_exercise
 
     def sleep(seconds: float) -> None:
@@ -62,6 +64,9 @@ def install() -> None:
         _cpu: Callable[[], float] = _thread_time,
         _clock: Callable[[], float] = _wall,
         _source: Callable[[Any], dict[str, Any]] = _callback_source,
+        _round: Callable[..., float] = round,
+        _busy: float = BUSY_CPU_SECONDS,
+        _blocked: float = BLOCKED_WALL_SECONDS,
     ) -> None:
         cpu, wall = _cpu(), _clock()
         try:
@@ -69,9 +74,9 @@ def install() -> None:
         finally:
             # Also when the judge's time limit ends a callback that never returns.
             cpu, wall = _cpu() - cpu, _clock() - wall
-            if cpu > BUSY_CPU_SECONDS or wall > BLOCKED_WALL_SECONDS:
-                kind = "busy" if cpu > BUSY_CPU_SECONDS else "blocked"
-                _note("blocked", {"kind": kind, "seconds": round(wall, 2), **_source(self)})
+            if cpu > _busy or wall > _blocked:
+                kind = "busy" if cpu > _busy else "blocked"
+                _note("blocked", {"kind": kind, "seconds": _round(wall, 2), **_source(self)})
 
     asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]  # every callback is timed
 

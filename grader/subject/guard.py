@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, FunctionType
+from types import FrameType, FunctionType, SimpleNamespace
 from typing import Any
 
 READ_VIOLATION = "read {name}, one of the kit's hidden files (its reference solutions and checks)"
@@ -68,6 +68,9 @@ CHANGING_EVENTS = {
 }
 
 
+HELPERS = ("_graders", "_is_path", "_may_write", "_real")
+
+
 def arm(
     unreadable: list[Path], writable: list[Path], report: Callable[[str], None], trusted: Callable[[FrameType], bool]
 ) -> None:
@@ -83,6 +86,10 @@ def arm(
     # submission can rebind, no flag it can set.
     getframe, thread = sys._getframe, threading.get_ident
     asking: set[int] = set()  # the threads asking for a frame on the guard's own behalf
+    # This module's constants and helpers as they are now: one rebound for the moment of an event changes no decision.
+    from builtins import any, getattr, int, isinstance, len, str  # noqa: UP029 - and the builtins it calls, likewise
+
+    fixed = SimpleNamespace(**{name: value for name, value in globals().items() if name.isupper() or name in HELPERS})
 
     def refuse(what: str, error: type[Exception] = PermissionError) -> None:
         report(what)
@@ -98,9 +105,9 @@ def arm(
         try:
             frame = getframe(2)
             name = frame.f_globals.get("__name__")
-            if frame.f_code.co_name in STATE_READERS and name == "inspect" and trusted(frame):
+            if frame.f_code.co_name in fixed.STATE_READERS and name == "inspect" and trusted(frame):
                 return False
-            while frame.f_back is not None and trusted(frame) and (name in on_behalf or (name, frame.f_code.co_name) in RETURNS_FRAMES):
+            while frame.f_back is not None and trusted(frame) and (name in on_behalf or (name, frame.f_code.co_name) in fixed.RETURNS_FRAMES):
                 frame = frame.f_back
                 name = frame.f_globals.get("__name__")
             return not trusted(frame)
@@ -110,38 +117,38 @@ def arm(
     def yielded_to_others() -> bool:
         """Whether a traceback's frame is being read by one of traceback's generators for code other than traceback's or the grader's."""
         reader = getframe(2)
-        if reader.f_globals.get("__name__") != "traceback" or reader.f_code.co_name not in FRAME_YIELDERS:
+        if reader.f_globals.get("__name__") != "traceback" or reader.f_code.co_name not in fixed.FRAME_YIELDERS:
             return False
         consumer = reader.f_back
         if consumer is None or not trusted(consumer):
             return True
         name = str(consumer.f_globals.get("__name__"))
-        return name != "traceback" and not name.startswith(GRADER_READERS)
+        return name != "traceback" and not name.startswith(fixed.GRADER_READERS)
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event == "open" and args and _is_path(args[0]):
-            path = _real(args[0])
+        if event == "open" and args and fixed._is_path(args[0]):
+            path = fixed._real(args[0])
             if path.startswith(hidden):
-                refuse(READ_VIOLATION.format(name=Path(path).name))
+                refuse(fixed.READ_VIOLATION.format(name=Path(path).name))
             flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
-            writing = flags & WRITE_FLAGS or (isinstance(args[1], str) and any(c in args[1] for c in "wax+"))
-            if writing and not _may_write(path, allowed):
-                refuse(WRITE_VIOLATION.format(path=path))
-        elif event in CHANGING_EVENTS:
-            for index in CHANGING_EVENTS[event]:
-                if index < len(args) and _is_path(args[index]) and not _may_write(_real(args[index]), allowed):
-                    refuse(WRITE_VIOLATION.format(path=_real(args[index])))
-        elif event in GC_WALKS:
-            refuse(INTROSPECTION_VIOLATION.format(what=f"objects ({event})"))
-        elif event in TRACE_EVENTS:
-            refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({event})"))
-        elif (event in FRAME_EVENTS or (event == "object.__getattr__" and args[1:2] in FRAME_NAMES)) and (
-            asked_by_others(ON_BEHALF - TRACEBACK_READERS if args[1:2] == ("tb_frame",) else ON_BEHALF)
+            writing = flags & fixed.WRITE_FLAGS or (isinstance(args[1], str) and any(c in args[1] for c in "wax+"))
+            if writing and not fixed._may_write(path, allowed):
+                refuse(fixed.WRITE_VIOLATION.format(path=path))
+        elif event in fixed.CHANGING_EVENTS:
+            for index in fixed.CHANGING_EVENTS[event]:
+                if index < len(args) and fixed._is_path(args[index]) and not fixed._may_write(fixed._real(args[index]), allowed):
+                    refuse(fixed.WRITE_VIOLATION.format(path=fixed._real(args[index])))
+        elif event in fixed.GC_WALKS:
+            refuse(fixed.INTROSPECTION_VIOLATION.format(what=f"objects ({event})"))
+        elif event in fixed.TRACE_EVENTS:
+            refuse(fixed.INTROSPECTION_VIOLATION.format(what=f"frames ({event})"))
+        elif (event in fixed.FRAME_EVENTS or (event == "object.__getattr__" and args[1:2] in fixed.FRAME_NAMES)) and (
+            asked_by_others(fixed.ON_BEHALF - fixed.TRACEBACK_READERS if args[1:2] == ("tb_frame",) else fixed.ON_BEHALF)
             or (args[1:2] == ("tb_frame",) and yielded_to_others())
         ):
-            refuse(INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
-        elif event == "object.__setattr__" and len(args) >= 2 and _graders(args[0]):
-            refuse(CHANGE_VIOLATION.format(what=f"{getattr(args[0], '__qualname__', args[0])}.{args[1]}"))
+            refuse(fixed.INTROSPECTION_VIOLATION.format(what=f"frames ({args[1] if event.startswith('object') else event})"))
+        elif event == "object.__setattr__" and len(args) >= 2 and fixed._graders(args[0]):
+            refuse(fixed.CHANGE_VIOLATION.format(what=f"{getattr(args[0], '__qualname__', args[0])}.{args[1]}"))
         elif (
             event == "object.__setattr__"
             and args[1:2] == ("__class__",)
@@ -149,17 +156,17 @@ def arm(
             and asked_by_others(set())
         ):
             # looptime gives each loop its class; a class of the student's could tell another time.
-            refuse(CHANGE_VIOLATION.format(what="the event loop's class"))
+            refuse(fixed.CHANGE_VIOLATION.format(what="the event loop's class"))
         elif event == "function.__new__" and asked_by_others(set()):
             # A copy of a grader function with defaults or globals of the student's passes for the original.
-            refuse(REBUILD_VIOLATION)
+            refuse(fixed.REBUILD_VIOLATION)
         elif (
             event == "import"
             and args
             and isinstance(args[0], str)
-            and any(args[0] == m or args[0].startswith(m + ".") for m in FORBIDDEN_MODULES)
+            and any(args[0] == m or args[0].startswith(m + ".") for m in fixed.FORBIDDEN_MODULES)
         ):
-            refuse(IMPORT_VIOLATION.format(module=args[0]), ImportError)
+            refuse(fixed.IMPORT_VIOLATION.format(module=args[0]), ImportError)
 
     sys.addaudithook(hook)
 

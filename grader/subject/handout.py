@@ -46,6 +46,9 @@ def handed(function: F, _audit: Callable[..., None] = sys.audit) -> F:
 
 def install() -> None:
     """Add the hook that keeps the probes' functions and calls them for their stand-ins, before any student code runs."""
+    # The builtins the hook's code calls, bound now: one rebound in ``builtins`` for the moment of a call is never called here.
+    from builtins import id
+
     functions: dict[int, tuple[dict[str, Any], Callable[..., Any]]] = {}  # by the id of the stand-in's globals
     getframe, calls, registers, own_globals = sys._getframe, _stand_in.__code__, handed.__code__, globals()
 

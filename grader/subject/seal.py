@@ -129,6 +129,9 @@ def install(
     executor's start, never again from inside a probe. ``watched`` modules are compared
     before every answer.
     """
+    # The builtins the hook's code calls, bound now: one rebound in ``builtins`` for the moment of a call is never called here.
+    from builtins import ValueError, bytes, dict, float, len, list, str, type  # noqa: UP029 - bound here on purpose
+
     read, write, getframe = os.read, os.write, sys._getframe
     decode, encode = from_json, to_json
     probes = dict(registry)

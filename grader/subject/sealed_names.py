@@ -17,6 +17,7 @@ seals each namespace once.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Generator
 from types import ModuleType
 from typing import Any
@@ -27,17 +28,18 @@ _UNSEALED, _MISSING = object(), object()
 _identity = object.__hash__
 
 
-def _snapshots() -> Generator[Any, tuple[str, int, Any], None]:
+def _snapshots(_plain: tuple[type[dict[Any, Any]], type[str], type[type]] = (dict, str, type)) -> Generator[Any, tuple[str, int, Any], None]:
     """Sent ``("seal", id, snapshot)`` once per id, then ``("read", id, name)``: the name's value then."""
+    plain_dict, plain_str, type_of = _plain  # the builtins as they were when this module was loaded
     sealed: dict[int, dict[str, Any]] = {}
     found: Any = None
     while True:
         what, key, argument = yield found
         found = _UNSEALED
-        if what == "seal" and key not in sealed and type(argument) is dict:
+        if what == "seal" and key not in sealed and type_of(argument) is plain_dict:
             sealed[key] = argument
         elif what == "read" and key in sealed:
-            found = sealed[key].get(argument, _MISSING) if type(argument) is str else _MISSING
+            found = sealed[key].get(argument, _MISSING) if type_of(argument) is plain_str else _MISSING
 
 
 _store = _snapshots()
@@ -108,9 +110,14 @@ _MODULE = "\0module"  # no attribute name can be this: where a frozen module kee
 
 
 def seal(namespace: SealedNamespace) -> None:
-    """From now on, ``namespace`` answers with what it holds now, and its modules with what they hold now."""
-    snapshot = dict(dict.items(namespace))
-    for name, value in snapshot.items():
+    """From now on, ``namespace`` answers with what it holds now, and its modules with what they hold now.
+
+    Builtins too: a name the probe's code does not define is looked up in ``builtins``,
+    whose dict any code can write (``round`` rebound for the moment of a probe's call).
+    """
+    own = dict(dict.items(namespace))
+    snapshot = {**vars(builtins), **own}
+    for name, value in own.items():
         if isinstance(value, ModuleType):
             frozen = FrozenModule()
             _store.send(("seal", _identity(frozen), {**vars(value), _MODULE: value}))

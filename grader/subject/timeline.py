@@ -33,7 +33,12 @@ EVENT = "asynclings.timeline"
 
 # These functions take ``sys.audit`` as a default, bound when they were defined: rebinding a
 # name of this module, even for a moment, cannot take their events (or make up evidence).
-def worker(name: str, delay: float, _audit: Callable[..., None] = sys.audit) -> Coroutine[Any, Any, Any]:
+def worker(
+    name: str,
+    delay: float,
+    _audit: Callable[..., None] = sys.audit,
+    _plain: tuple[type[str], type[int], type[float], Callable[..., Any], Callable[..., Any], Callable[..., Any]] = (str, int, float, isinstance, repr, type),
+) -> Coroutine[Any, Any, Any]:
     """A job that waits ``delay`` virtual seconds and returns the judge's value for ``name``.
 
     A plain function returning the coroutine, so that the student's line that called it
@@ -41,8 +46,9 @@ def worker(name: str, delay: float, _audit: Callable[..., None] = sys.audit) -> 
     (a ``str`` whose ``__hash__`` or ``__repr__`` is theirs) is made a plain one here, so
     that no code of theirs runs inside the recorder.
     """
-    name = str.__str__(name) if isinstance(name, str) else repr(name)
-    delay = delay if type(delay) in (int, float) else float(delay)
+    str_, int_, float_, isinstance_, repr_, type_ = _plain  # bound at definition, as ``_audit`` is
+    name = str_.__str__(name) if isinstance_(name, str_) else repr_(name)
+    delay = delay if type_(delay) in (int_, float_) else float_(delay)
     job = _job(name, delay)
     _audit(EVENT, "created", (name, delay, source.caller_in_exercise(), job))
     return job
@@ -80,6 +86,9 @@ def install() -> None:
     Everything the hook uses is bound here, in its closure: a submission that rebinds a
     name in this module or in :mod:`virtual_time` changes nothing the hook does.
     """
+    # The builtins the hook's code calls, bound now: one rebound in ``builtins`` for the moment of a call is never called here.
+    from builtins import dict, float, id, isinstance, list, max, round, set  # noqa: UP029 - bound here on purpose
+
     trusted = {begin.__code__, evidence.__code__, worker.__code__, _job.__code__}
     own_globals = globals()  # a job's code rebuilt with globals of another's (its own asyncio.sleep) is no job
     getframe, getstate, created_state = sys._getframe, inspect.getcoroutinestate, inspect.CORO_CREATED

@@ -114,7 +114,7 @@ def _keepers(select: Callable[[Any, Any], Any]) -> Callable[[Any], Callable[[tup
     a loop's keeper, which the functions below take as a default: a function's defaults
     are the guard's to keep, a closure's cells anyone's to write.
     """
-    registry = _registry(select)
+    registry = _registry(select, _keeper, next)
     next(registry)
 
     def keeper_of(loop: Any, _find: Callable[[Any], Callable[[tuple[str, Any]], tuple[bool, Any]] | None] = registry.send) -> Callable[[tuple[str, Any]], tuple[bool, Any]]:
@@ -130,29 +130,45 @@ def _keepers(select: Callable[[Any, Any], Any]) -> Callable[[Any], Callable[[tup
     return keeper_of
 
 
-def _registry(select: Callable[[Any, Any], Any]) -> Generator[Callable[..., Any] | None, Any, None]:
-    """Each loop's keeper, made when the loop is first shown: sent a loop, yields its keeper's ``send``."""
+def _registry(
+    select: Callable[[Any, Any], Any], make: Callable[..., Generator[Any, Any, None]], start: Callable[[Any], Any]
+) -> Generator[Callable[..., Any] | None, Any, None]:
+    """Each loop's keeper, made (by ``make``, started by ``start``) when the loop is first shown: sent a loop, yields its keeper's ``send``."""
     keepers: weakref.WeakKeyDictionary[Any, Callable[..., Any]] = weakref.WeakKeyDictionary()
     found: Callable[..., Any] | None = None
     while True:
         loop = yield found
         try:
             if loop not in keepers:
-                keeper = _keeper(loop, select)
-                next(keeper)
+                keeper = make(loop, select)
+                start(keeper)
                 keepers[loop] = keeper.send
             found = keepers[loop]
         except TypeError:  # not a loop: no keeper
             found = None
 
 
-def _keeper(loop: Any, select: Callable[[Any, Any], Any]) -> Generator[tuple[bool, Any], tuple[str, Any], None]:
-    """Keep ``loop``'s clock: see :func:`_keepers`. Sent ``(what, argument)``; yields ``(raised, value)``."""
-    reference = weakref.ref(loop)  # no reference to the loop: a keeper dies with its loop
+def _keeper(
+    loop: Any,
+    select: Callable[[Any, Any], Any],
+    _note: Callable[[str, Any], None] = seal.note,
+    _builtins: tuple[Callable[..., Any], ...] = (vars, type, len, round, weakref.ref),
+    _names: tuple[str, str, str] = (NOW, TICKS_PER_SECOND, ENABLED),
+    _forever: float = FOREVER,
+    _moved: str = CLOCK_MOVED,
+) -> Generator[tuple[bool, Any], tuple[str, Any], None]:
+    """Keep ``loop``'s clock: see :func:`_keepers`. Sent ``(what, argument)``; yields ``(raised, value)``.
+
+    A keeper is made when its loop is, maybe while code of the student's runs: what it calls
+    and the names it reads are its defaults, bound when this module was loaded.
+    """
+    vars, type, len, round, ref = _builtins  # the builtins as they were, under their own names
+    now_field, ticks_field, enabled_field = _names
+    reference = ref(loop)  # no reference to the loop: a keeper dies with its loop
 
     def clock() -> tuple[Any, Any, Any]:
         fields = vars(reference())  # read afresh each time: a loop's __dict__ can be replaced whole
-        return fields.get(NOW), fields.get(TICKS_PER_SECOND), fields.get(ENABLED)
+        return fields.get(now_field), fields.get(ticks_field), fields.get(enabled_field)
 
     left = clock()
     del loop
@@ -161,7 +177,7 @@ def _keeper(loop: Any, select: Callable[[Any, Any], Any]) -> Generator[tuple[boo
         what, argument = yield answer
         answer = (False, None)
         if clock() != left:
-            seal.note("violation", CLOCK_MOVED)
+            _note("violation", _moved)
         if what == "step":
             try:
                 answer = (False, select(reference(), argument))
@@ -170,10 +186,10 @@ def _keeper(loop: Any, select: Callable[[Any, Any], Any]) -> Generator[tuple[boo
         elif what == "charge" and type(argument) is tuple and len(argument) == 2:
             seconds, record = argument
             # Whoever charges the clock, the judge sees a blocked stretch: never a wait for free.
-            seal.note("blocked", record)
-            if type(seconds) is float and 0 < seconds < FOREVER:
+            _note("blocked", record)
+            if type(seconds) is float and 0 < seconds < _forever:
                 fields = vars(reference())
-                fields[NOW] += round(seconds * fields[TICKS_PER_SECOND])
+                fields[now_field] += round(seconds * fields[ticks_field])
         left = clock()
 
 
@@ -194,7 +210,14 @@ def created_loops() -> list[LoopRecord]:
 
 
 def advance(
-    loop: asyncio.AbstractEventLoop, seconds: float, blocked: dict[str, Any], _keeper_of: Callable[[Any], Any] = _keeper_of
+    loop: asyncio.AbstractEventLoop,
+    seconds: float,
+    blocked: dict[str, Any],
+    _keeper_of: Callable[[Any], Any] = _keeper_of,
+    _class: type = looptime.LoopTimeEventLoop,
+    _note: Callable[[str, Any], None] = seal.note,
+    _is: Callable[[Any, Any], bool] = isinstance,
+    _float: type[float] = float,
 ) -> None:
     """Move a virtual clock forward, as if the loop's thread had been busy for ``seconds``, and note ``blocked``.
 
@@ -203,15 +226,20 @@ def advance(
     and the blocking record go together: no code can move a clock without the judge
     seeing a blocked stretch.
     """
-    if isinstance(loop, looptime.LoopTimeEventLoop):
-        _keeper_of(loop)(("charge", (float(seconds), blocked)))
+    if _is(loop, _class):
+        _keeper_of(loop)(("charge", (_float(seconds), blocked)))
     else:
-        seal.note("blocked", blocked)
+        _note("blocked", blocked)
 
 
-def check_clock(loop: asyncio.AbstractEventLoop, _keeper_of: Callable[[Any], Any] = _keeper_of) -> None:
+def check_clock(
+    loop: asyncio.AbstractEventLoop,
+    _keeper_of: Callable[[Any], Any] = _keeper_of,
+    _class: type = looptime.LoopTimeEventLoop,
+    _is: Callable[[Any, Any], bool] = isinstance,
+) -> None:
     """Report a clock of ``loop`` that moved since its last step otherwise than by :func:`advance`."""
-    if isinstance(loop, looptime.LoopTimeEventLoop):
+    if _is(loop, _class):
         _keeper_of(loop)(("check", None))
 
 
@@ -220,8 +248,10 @@ def now(
     _check: Callable[[Any], None] = check_clock,
     _time: Callable[[Any], float] = _loop_time,
     _class: type = looptime.LoopTimeEventLoop,
+    _round: Callable[..., float] = round,
+    _is: Callable[[Any, Any], bool] = isinstance,
 ) -> float:
     """The running loop's virtual time, rounded to the microsecond (what it calls, bound when it was defined)."""
     loop = _running()
     _check(loop)
-    return round(_time(loop) if isinstance(loop, _class) else loop.time(), 6)
+    return _round(_time(loop) if _is(loop, _class) else loop.time(), 6)
