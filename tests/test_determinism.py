@@ -15,22 +15,19 @@ from grader.grading import grade_folder
 from grader.kit import Kit
 from grader.model import ExerciseResult
 
-from .conftest import GOLDEN, GOLDEN_SCENARIOS, ROOT
+from .conftest import GOLDEN_SCENARIOS, ROOT
 
-SUBMISSIONS = [ROOT / "solutions", *sorted(GOLDEN.glob("03_concurrency/*"))]
+CONCURRENCY = [folder for folder in GOLDEN_SCENARIOS if folder.parent.name == "03_concurrency"]
 # Day two's exercises whose probes let real time pass: threads run for real (09), sockets
 # carry real bytes (11), and a frozen loop or a runaway call is stopped after real seconds.
 REAL_TIME = ("09_blocking", "11_streams")
 
 
-def verdicts(kit: Kit) -> list[dict]:
-    """Every report, minus the one field that is allowed to vary: how long it took."""
-    reports = []
-    for folder in SUBMISSIONS:
-        data = grade_folder(folder, kit).to_json()
-        data.pop("duration")
-        reports.append(data)
-    return reports
+def solutions_report(kit: Kit) -> dict:
+    """The reference solutions' report, minus the one field that is allowed to vary: how long it took."""
+    data = grade_folder(ROOT / "solutions", kit).to_json()
+    data.pop("duration")
+    return data
 
 
 @contextlib.contextmanager
@@ -45,11 +42,15 @@ def saturated_cores() -> Iterator[None]:
             spinner.wait()
 
 
-def test_verdicts_identical_under_load(kit: Kit) -> None:
-    idle = verdicts(kit)
+def test_verdicts_identical_under_load(kit: Kit, golden_verdicts: dict[Path, ExerciseResult]) -> None:
+    """The solutions' whole report, and every verdict on exercise 03's golden files (message by message), with both cores saturated, against the idle runs."""
+    idle = solutions_report(kit)
+    files = [(kit.exercise("03_concurrency"), (folder / "03_concurrency.py").read_bytes()) for folder in CONCURRENCY]
     with saturated_cores():
-        loaded = verdicts(kit)
+        loaded = solutions_report(kit)
+        loaded_golden = grade_files(kit, files, jobs=os.cpu_count() or 2)
     assert json.dumps(loaded, sort_keys=True) == json.dumps(idle, sort_keys=True)
+    assert {f.name: r.to_json() for f, r in zip(CONCURRENCY, loaded_golden)} == {f.name: golden_verdicts[f].to_json() for f in CONCURRENCY}
 
 
 def judged(result: ExerciseResult) -> list[object]:
